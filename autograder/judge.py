@@ -1,0 +1,276 @@
+"""Compare a function's outputs with the expected ones and say, as a TA would, what is wrong.
+
+The judge sees plain arrays only: the student's outputs (from the kernel or from
+the sandbox) and the expected data (from the reference, the numerical gradients
+and the catalogued mistakes). It never runs student code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autograder.gradcheck import rel_error
+from autograder.mistakes import CATALOG
+from autograder.runner import decode
+from autograder.specs import Spec
+
+Arrays = dict[str, np.ndarray]
+
+# Tolerance on the relative error ||yours - expected|| / (||yours|| + ||expected||).
+# Correct variants (loops, einsum, another order of operations) differ from the
+# reference by rounding only, ~1e-15 in float64; computing in float32 gives ~1e-7.
+# Numerical gradients (h = 1e-5, float64) agree with the reference to ~1e-10.
+# The mildest catalogued mistake is off by more than 1e-3 on the cases we use
+# (tests/test_tolerances.py measures both sides). 1e-5 sits between with a
+# hundredfold margin on each side.
+TOL = 1e-5
+
+
+@dataclass
+class Outcome:
+    """The verdict on one graded function."""
+
+    name: str
+    passed: bool
+    n_cases: int
+    problems: list[str] = field(default_factory=list)
+    mistake: str | None = None
+    hint: str | None = None
+    failed_cases: list[str] = field(default_factory=list)
+
+    def message(self) -> str:
+        if self.passed:
+            return f"{self.name}: all {self.n_cases} test case(s) passed."
+        lines = [f"{self.name} is not right yet."]
+        lines += [f"  - {p}" for p in self.problems[:6]]
+        if len(self.problems) > 6:
+            lines.append(f"  - ... and {len(self.problems) - 6} more problem(s).")
+        if self.mistake:
+            lines.append(f"  Hint: this looks like a known mistake: {self.mistake}. {self.hint}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Run:
+    """What a run of a function produced (see ``runner.run_plan``)."""
+
+    outputs: Arrays
+    structure: dict[str, str]
+    errors: dict[str, str]
+    stdout: dict[str, str] = field(default_factory=dict)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _worst(got: np.ndarray, exp: np.ndarray) -> str:
+    diff = np.abs(got.astype(np.float64) - exp.astype(np.float64))
+    if diff.size == 0:
+        return ""
+    ix = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    where = f"[{', '.join(map(str, ix))}]" if diff.ndim else ""
+    return f" Worst entry{where}: yours {_fmt(float(got[ix]))}, expected {_fmt(float(exp[ix]))}."
+
+
+def _missing(run: Run, key: str, name: str) -> str:
+    """Explain why ``key`` is absent, from the nearest container the student returned."""
+    parts = key.split("/")
+    for i in range(len(parts) - 1, 1, -1):
+        parent = "/".join(parts[:i])
+        kind = run.structure.get(parent)
+        if kind is None:
+            continue
+        if kind == "None":
+            return f"{name}: your function returned None here (a missing `return`?)."
+        if kind.startswith("dict:"):
+            keys = kind[5:].split(",") if kind[5:] else []
+            return f"{name} is missing: the dict you returned has keys {keys}."
+        if kind.startswith(("tuple:", "list:")):
+            return f"{name} is missing: you returned {kind.split(':')[1]} item(s) there."
+        return f"{name} is missing: you returned a {kind} there."
+    return f"{name} is missing from what your function returned."
+
+
+def compare(got: np.ndarray | None, exp: np.ndarray, name: str, against: str) -> str | None:
+    """None if ``got`` matches ``exp``, else a sentence saying how it differs."""
+    got = np.asarray(got)
+    if got.shape != exp.shape:
+        return f"{name} has shape {got.shape}, expected {exp.shape}."
+    if not np.issubdtype(got.dtype, np.number) and got.dtype != bool:
+        return f"{name} should hold numbers, but has dtype {got.dtype}."
+    if not np.all(np.isfinite(got)):
+        return f"{name} contains NaN or inf."
+    err = rel_error(got, exp)
+    if err > TOL:
+        return (f"{name} disagrees with {against}: relative error {err:.2g} "
+                f"(should be below {TOL:g}).{_worst(got, exp)}")
+    return None
+
+
+def output_key(label: str, path: str) -> str:
+    return f"{label}/{path}" if path.startswith("args/") else f"{label}/out/{path}"
+
+
+def judge_values(spec: Spec, labels: list[str], run: Run, expected: Arrays) -> Outcome:
+    """Every field of every case against the reference, and gradients against numerics."""
+    problems, failed = [], []
+    for label in labels:
+        if label in run.errors:
+            problems.append(f"case '{label}': your function raised {run.errors[label]}")
+            failed.append(label)
+            continue
+        case_problems = []
+        for path, name in spec.fields.items():
+            key = output_key(label, path)
+            if key not in expected:
+                continue  # this case does not have that output (e.g. extra clip keys)
+            if key not in run.outputs:
+                case_problems.append(_missing(run, key, name))
+                continue
+            got = run.outputs[key]
+            problem = compare(got, expected[key], name, "the expected value")
+            num = expected.get(f"num/{key}")
+            if problem is None and num is not None:
+                problem = compare(got, num, name, "the numerical gradient")
+            elif problem is not None and num is not None and got.shape == num.shape:
+                problem += f" (Numerical gradient check: relative error {rel_error(got, num):.2g}.)"
+            if problem:
+                case_problems.append(problem)
+        if case_problems:
+            failed.append(label)
+            problems += [f"case '{label}': {p}" for p in case_problems]
+    outcome = Outcome(spec.name, not failed, len(labels), problems)
+    outcome.failed_cases = failed
+    return outcome
+
+
+def name_mistake(outcome: Outcome, spec: Spec, calls: list[dict], run: Run, mistakes: Arrays):
+    """Name the catalogued mistake whose outputs the student's match on every failed case
+    (for ``sample``: whose draws fail in the same way)."""
+    if spec.kind == "distribution":
+        _name_sample_mistake(outcome, spec, mistakes)
+        return
+    labels, expected = outcome.failed_cases, mistakes
+    for i, mistake in enumerate(CATALOG.get(spec.name, [])):
+        matched = False
+        for label in labels:
+            keys = [output_key(label, p) for p in spec.fields]
+            keys = [k for k in keys if f"mistake{i}/{k}" in expected]
+            if not keys or any(
+                k not in run.outputs
+                or np.shape(run.outputs[k]) != expected[f"mistake{i}/{k}"].shape
+                or rel_error(run.outputs[k], expected[f"mistake{i}/{k}"]) > TOL
+                for k in keys
+            ):
+                break
+            matched = True
+        else:
+            if matched:
+                outcome.mistake, outcome.hint = mistake.name, mistake.hint
+                return
+
+
+# --- sample: judged by its distribution ---------------------------------------------
+
+
+def _chi2_fails(observed: np.ndarray, expected: np.ndarray) -> tuple[bool, float]:
+    """Pearson's chi-square with categories of expected count < 5 pooled.
+
+    The bound df + 6 sqrt(2 df) + 10 is about 6 standard deviations above the
+    mean for a correct sampler, so an honest implementation essentially never
+    fails, while argmax, a missing feedback or a wrong state is off by hundreds.
+    """
+    big = expected >= 5
+    obs = np.append(observed[big], observed[~big].sum())
+    exp = np.append(expected[big], expected[~big].sum())
+    keep = exp > 0
+    if np.any(obs[~keep] > 0):
+        return True, float("inf")  # drew something the model gives probability 0
+    stat = float(np.sum((obs[keep] - exp[keep]) ** 2 / exp[keep]))
+    df = max(int(keep.sum()) - 1, 1)
+    return stat > df + 6 * np.sqrt(2 * df) + 10, stat
+
+
+def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays) -> Outcome:
+    """Check the sequences ``sample`` drew: the stopping rules, then the distribution of
+    the first three characters against the model's own softmax."""
+    problems: list[str] = []
+    for call in calls:
+        label, repeat = call["label"], call["repeat"]
+        max_length = decode(call["kwargs"], {}).get("max_length", 50)
+        vocab = expected[f"probs/{label}/"].size
+        newline = vocab - 1
+        if label in run.errors:
+            problems.append(f"case '{label}': your function raised {run.errors[label]}")
+            continue
+        seqs, bad = [], None
+        for i in range(repeat):
+            key = f"{label}/out/{i}"
+            seq = run.outputs.get(key)
+            kind = run.structure.get(key, "")
+            if seq is None:
+                bad = bad or ("returned None (a missing `return`?)" if kind == "None"
+                              else "returned an empty or non-list value" if kind != "list:0"
+                              else "returned an empty list")
+                continue
+            seq = np.asarray(seq)
+            if seq.ndim != 1 or not np.issubdtype(seq.dtype, np.integer):
+                bad = bad or f"should return a list of ints, got shape {seq.shape}, dtype {seq.dtype}"
+            elif seq.min() < 0 or seq.max() >= vocab:
+                bad = bad or f"returned an index outside the vocabulary: {seq.tolist()}"
+            elif len(seq) > max_length:
+                bad = bad or f"returned {len(seq)} indices with max_length={max_length}"
+            elif np.any(seq[:-1] == newline):
+                bad = bad or f"kept going after the newline (index {newline}): {seq.tolist()}"
+            elif len(seq) < max_length and seq[-1] != newline:
+                bad = bad or (f"stopped after {len(seq)} characters without a newline "
+                              f"(max_length={max_length}): {seq.tolist()}")
+            else:
+                seqs.append(seq.tolist())
+        if bad:
+            problems.append(f"case '{label}': your sample {bad}.")
+            continue
+        for step in range(3):
+            obs, exp = np.zeros(vocab), np.zeros(vocab)
+            for seq in seqs:
+                if len(seq) > step:
+                    obs[seq[step]] += 1
+                    exp += expected[f"probs/{label}/" + "-".join(map(str, seq[:step]))]
+            if obs.sum() < 50:
+                break
+            fails, _ = _chi2_fails(obs, exp)
+            if fails:
+                top = int(np.argmax(np.abs(obs - exp)))
+                problems.append(
+                    f"case '{label}': character {step + 1} of your samples does not follow the "
+                    f"model's softmax: index {top} was drawn {int(obs[top])} times out of "
+                    f"{int(obs.sum())}, the model expects about {exp[top]:.0f}."
+                )
+                break
+    return Outcome(spec.name, not problems, len(calls), problems)
+
+
+def _name_sample_mistake(outcome: Outcome, spec: Spec, mistakes: Arrays) -> None:
+    """A mistake is named when its own draws fail in the same way (same first problem).
+
+    Several mistakes can fail alike; then all of them are offered.
+    """
+    def kind(problem: str) -> list[str]:
+        return problem.split(":")[0:2]
+
+    first = kind(outcome.problems[0])
+    alike = [m for i, m in enumerate(CATALOG.get(spec.name, []))
+             if kind(str(mistakes.get(f"mistake{i}/signature", ""))) == first]
+    if alike:
+        outcome.mistake = " or ".join(m.name for m in alike)
+        outcome.hint = " ".join(m.hint for m in alike)
+
+
+def judge(spec: Spec, calls: list[dict], run: Run, expected: Arrays) -> Outcome:
+    """The verdict on ``spec``'s function from its run and the expected data."""
+    if spec.kind == "distribution":
+        return judge_distribution(spec, calls, run, expected)
+    return judge_values(spec, [c["label"] for c in calls], run, expected)

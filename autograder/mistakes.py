@@ -1,0 +1,197 @@
+"""The catalogue of known student mistakes, written as edits of the reference.
+
+Each mistake is a small text edit of the reference function in ``solutions/``
+(never a hand-made copy of it). The checks run these mutants on the same inputs
+as the student's function: when the student's outputs match a mutant's, the
+message names the mistake and gives its hint, like a teaching assistant who has
+seen it before. The tests turn every entry into a submission and prove it loses
+the function's points, both under nbgrader and under the trusted verify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str  # short, in the student's words
+    hint: str  # what to look at, not the answer
+    edits: tuple[tuple[str, str], ...]  # (old, new) in the reference function
+
+
+def m(name: str, hint: str, *edits: tuple[str, str]) -> Mistake:
+    return Mistake(name, hint, edits)
+
+
+CELL_TANH = "np.tanh(Waa @ a_prev + Wax @ xt + ba)"
+STEP_CALL = "cell_forward(x[:, :, t], a_next, parameters)"
+
+CATALOG: dict[str, list[Mistake]] = {
+    "rnn_cell_forward": [
+        m("softmax over the wrong axis",
+          "Each column of yt_pred is one example and must sum to 1: normalise over axis 0 "
+          "(the n_y outputs), not over the batch. The provided softmax does this.",
+          ("softmax(Wya @ a_next + by)",
+           "np.exp(Wya @ a_next + by) / np.sum(np.exp(Wya @ a_next + by), axis=1, keepdims=True)")),
+        m("the bias ba is missing", "Related to ba? It is added inside the tanh.",
+          (CELL_TANH, "np.tanh(Waa @ a_prev + Wax @ xt)")),
+        m("no tanh", "a_next is the tanh of the pre-activation, not the pre-activation itself.",
+          (CELL_TANH, "(Waa @ a_prev + Wax @ xt + ba)")),
+        m("a_prev used where a_next belongs",
+          "The prediction yt_pred is computed from the NEW state a_next.",
+          ("softmax(Wya @ a_next + by)", "softmax(Wya @ a_prev + by)")),
+        m("sigmoid instead of tanh", "The RNN cell's activation is tanh (values in [-1, 1]).",
+          (CELL_TANH, "1 / (1 + np.exp(-(Waa @ a_prev + Wax @ xt + ba)))")),
+    ],
+    "rnn_forward": [
+        m("every step starts from a0",
+          "Feed each step the state the previous step produced, not a0 again.",
+          ("rnn_" + STEP_CALL, "rnn_cell_forward(x[:, :, t], a0, parameters)")),
+        m("the same input at every step", "At step t the input is x[:, :, t].",
+          ("rnn_" + STEP_CALL, "rnn_cell_forward(x[:, :, 0], a_next, parameters)")),
+        m("a stores the state before each step",
+          "a[:, :, t] is the state the cell computes AT step t, i.e. after the call.",
+          ("        a_next, yt_pred, cache = rnn_" + STEP_CALL + "\n        a[:, :, t] = a_next",
+           "        a[:, :, t] = a_next\n        a_next, yt_pred, cache = rnn_" + STEP_CALL)),
+        m("one step short", "The loop must visit all T_x steps: range(T_x).",
+          ("range(T_x)", "range(T_x - 1)")),
+    ],
+    "gru_cell_forward": [
+        m("z and 1 - z swapped",
+          "In this notebook's convention z close to 1 KEEPS the old state: "
+          "a_next = z * a_prev + (1 - z) * h_tilde.",
+          ("z * a_prev + (1 - z) * h_tilde", "(1 - z) * a_prev + z * h_tilde")),
+        m("reset gate applied after the matmul (PyTorch's GRU)",
+          "Here r multiplies a_prev inside the stack [r * a_prev; xt], before Wh. "
+          "PyTorch applies it after the matmul: a different GRU.",
+          ("np.tanh(Wh @ np.concatenate([r * a_prev, xt], axis=0) + bh)",
+           "np.tanh(r * (Wh @ stacked) + bh)")),
+        m("reset gate not used", "The candidate h_tilde sees r * a_prev, not a_prev.",
+          ("[r * a_prev, xt]", "[a_prev, xt]")),
+        m("stack in the wrong order", "Stack a_prev on top of xt: [a_prev; xt].",
+          ("np.concatenate([a_prev, xt], axis=0)", "np.concatenate([xt, a_prev], axis=0)")),
+        m("update gate uses the reset weights", "z uses Wz and bz; r uses Wr and br.",
+          ("z = sigmoid(Wz @ stacked + bz)", "z = sigmoid(Wr @ stacked + br)")),
+    ],
+    "gru_forward": [
+        m("every step starts from a0",
+          "Feed each step the state the previous step produced, not a0 again.",
+          ("gru_" + STEP_CALL, "gru_cell_forward(x[:, :, t], a0, parameters)")),
+        m("the same input at every step", "At step t the input is x[:, :, t].",
+          ("gru_" + STEP_CALL, "gru_cell_forward(x[:, :, 0], a_next, parameters)")),
+        m("a stores the state before each step",
+          "a[:, :, t] is the state the cell computes AT step t, i.e. after the call.",
+          ("        a_next, yt_pred, cache = gru_" + STEP_CALL + "\n        a[:, :, t] = a_next",
+           "        a[:, :, t] = a_next\n        a_next, yt_pred, cache = gru_" + STEP_CALL)),
+    ],
+    "rnn_cell_backward": [
+        m("missing tanh derivative",
+          "The gradient must pass through the tanh first: dz = da_next * (1 - a_next**2).",
+          ("da_next * (1 - a_next**2)", "da_next")),
+        m("tanh derivative taken at a_prev",
+          "The tanh belongs to this step, so its derivative uses a_next, the tanh's output.",
+          ("da_next * (1 - a_next**2)", "da_next * (1 - a_prev**2)")),
+        m("tanh applied twice in the derivative",
+          "a_next is already tanh(z): the derivative is 1 - a_next**2, not 1 - tanh(a_next)**2.",
+          ("da_next * (1 - a_next**2)", "da_next * (1 - np.tanh(a_next) ** 2)")),
+        m("dba summed over the wrong axis",
+          "Related to dba? Sum over the m examples (axis=1) and keep shape (n_a, 1).",
+          ("np.sum(dz, axis=1, keepdims=True)", "np.sum(dz, axis=0, keepdims=True)")),
+        m("dWaa uses a_next", "Related to dWaa? Waa multiplies a_prev, so dWaa = dz @ a_prev.T.",
+          ("dWaa = dz @ a_prev.T", "dWaa = dz @ a_next.T")),
+        m("dxt skips the tanh", "Related to dxt? It is Wax.T @ dz, with dz already through tanh.",
+          ("dxt = Wax.T @ dz", "dxt = Wax.T @ da_next")),
+    ],
+    "rnn_backward": [
+        m("da_prev not accumulated across time",
+          "Each step gets two gradients: da[:, :, t] from its output AND da_prev flowing "
+          "back from step t+1. Add them before calling rnn_cell_backward.",
+          ("da[:, :, t] + da_prevt", "da[:, :, t]")),
+        m("loops forward in time", "Backpropagation runs from the last step to the first.",
+          ("reversed(range(T_x))", "range(T_x)")),
+        m("parameter gradients overwritten",
+          "The weights are shared by every step: SUM their gradients over time (+=).",
+          ('dWax += grads["dWax"]', 'dWax = grads["dWax"]'),
+          ('dWaa += grads["dWaa"]', 'dWaa = grads["dWaa"]'),
+          ('dba += grads["dba"]', 'dba = grads["dba"]')),
+        m("da0 taken from the input gradient",
+          "Related to da0? It is the da_prev that flows out of the FIRST step.",
+          ("da0 = da_prevt", "da0 = da[:, :, 0]")),
+        m("dx stored at the mirrored step", "Store the gradient of step t at dx[:, :, t].",
+          ('dx[:, :, t] = grads["dxt"]', 'dx[:, :, T_x - 1 - t] = grads["dxt"]')),
+        m("cache of the wrong step", "Step t must use the cache of step t: caches[0][t].",
+          ("cell_caches[t]", "cell_caches[T_x - 1 - t]")),
+    ],
+    "clip": [
+        m("only some arrays clipped", "Clip EVERY array of the dict, whatever its key.",
+          ("for name, grad in gradients.items()}",
+           "if name in ('dWax', 'dWaa') else grad for name, grad in gradients.items()}")),
+        m("clipped to [0, max_value]", "The lower bound is -max_value.",
+          ("np.clip(grad, -max_value, max_value)", "np.clip(grad, 0, max_value)")),
+        m("max_value ignored", "Use the max_value argument, not a fixed number.",
+          ("np.clip(grad, -max_value, max_value)", "np.clip(grad, -5, 5)")),
+        m("keys dropped", "Return every key you were given, even ones you do not expect.",
+          ("for name, grad in gradients.items()}",
+           "for name, grad in gradients.items() if name in ('dWax', 'dWaa', 'dWya', 'dba', 'dby')}")),
+        m("rescaled by the norm", "This assignment clips element-wise with np.clip.",
+          ("np.clip(grad, -max_value, max_value)",
+           "grad * min(1.0, max_value / (np.linalg.norm(grad) + 1e-12))")),
+    ],
+    "sample": [
+        m("argmax instead of sampling",
+          "Draw the index at random from y with rng.choice(vocab_size, p=y.ravel()); "
+          "argmax gives the same name every time.",
+          ("int(rng.choice(vocab_size, p=y.ravel()))", "int(np.argmax(y))")),
+        m("no stop at the newline", "Stop right after appending the newline index.",
+          ("        if idx == newline:\n            break\n", "")),
+        m("sampled character not fed back",
+          "The next input x is the one-hot vector of the character just drawn.",
+          ("x[idx] = 1.0", "x[idx] = 0.0")),
+        m("hidden state not carried",
+          "Each step starts from the hidden state of the previous step.",
+          ("Waa @ a_prev + ba", "Waa @ np.zeros((n_a, 1)) + ba")),
+        m("one-hot input not reset",
+          "Make a fresh zero vector before setting x[idx] = 1, or old characters stay on.",
+          ("        x = np.zeros((vocab_size, 1))\n        x[idx] = 1.0", "        x[idx] = 1.0")),
+        m("one character too many", "The list must never be longer than max_length.",
+          ("while len(indices) < max_length", "while len(indices) <= max_length")),
+    ],
+    "optimize": [
+        m("parameters never updated",
+          "Update the dict in place: parameters['Wax'] -= learning_rate * gradients['dWax'].",
+          ('parameters[name] -= learning_rate * gradients["d" + name]',
+           'parameters[name] - learning_rate * gradients["d" + name]')),
+        m("gradient ascent", "Step AGAINST the gradient: subtract learning_rate * gradient.",
+          ("parameters[name] -= learning_rate", "parameters[name] += learning_rate")),
+        m("gradients not clipped", "Clip the gradients at 5 before the update.",
+          ("clip(lm_backward(cache, parameters), 5)", "lm_backward(cache, parameters)")),
+        m("update uses the unclipped gradients",
+          "Clip first, then update the parameters with the CLIPPED gradients.",
+          ("gradients = clip(lm_backward(cache, parameters), 5)",
+           "raw = lm_backward(cache, parameters)\n    gradients = clip(raw, 5)"),
+          ('learning_rate * gradients["d" + name]', 'learning_rate * raw["d" + name]')),
+        m("first hidden state returned", "a_last is the hidden state of the LAST step.",
+          ("cache[0][:, :, -1]", "cache[0][:, :, 0]")),
+        m("loss sign flipped", "The cross-entropy loss is positive: -sum(log p).",
+          ("    loss, cache = lm_forward(X, Y, a_prev, parameters)\n",
+           "    loss, cache = lm_forward(X, Y, a_prev, parameters)\n    loss = -loss\n")),
+    ],
+    "model": [
+        m("hidden state not carried between names",
+          "Pass the a_last that optimize returns into the next call.",
+          ("loss, _, a_prev = optimize", "loss, _, _ = optimize")),
+        m("no newline at the end of Y", "Y is X shifted by one, ending with the newline index.",
+          ('Y = X[1:] + [char_to_ix["\\n"]]', "Y = X[1:]")),
+        m("no None at the start of X",
+          "X starts with None: the zero input from which the first character is predicted.",
+          ("X = [None] + [char_to_ix[ch] for ch in name]", "X = [char_to_ix[ch] for ch in name]")),
+        m("always the same name", "Take name number j % len(names) at iteration j.",
+          ("names[j % len(names)]", "names[0]")),
+        m("learning rate ignored", "Pass learning_rate on to optimize.",
+          ("optimize(X, Y, a_prev, parameters, learning_rate)",
+           "optimize(X, Y, a_prev, parameters)")),
+        m("names not shuffled", "Shuffle the names once with rng.shuffle before training.",
+          ("    rng.shuffle(names)\n", "")),
+    ],
+}

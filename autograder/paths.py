@@ -1,0 +1,40 @@
+"""Where the course's files live: the repository that holds this package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ASSIGNMENTS = ("assign_5a", "assign_5b")
+
+
+def course_root() -> Path:
+    """The course repository (override with AUTOGRADER_COURSE_ROOT)."""
+    env = os.environ.get("AUTOGRADER_COURSE_ROOT")
+    return Path(env).resolve() if env else Path(__file__).resolve().parents[1]
+
+
+def solution_notebook(assignment: str) -> Path:
+    """The instructor's source notebook of ``assignment``."""
+    return course_root() / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def release_notebook(assignment: str) -> Path:
+    """The committed student release of ``assignment``."""
+    return course_root() / "notebooks" / assignment / f"{assignment}.ipynb"
+
+
+def data_file(name: str) -> Path:
+    """A file of the course's ``data/`` folder, wherever the notebook runs from."""
+    path = course_root() / "data" / name
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: the course data ships with the repository; "
+            "install the course with `pip install -r requirements.txt` from its root."
+        )
+    return path
+
+
+def vectors_file(assignment: str) -> Path:
+    """The public self-check vectors of ``assignment`` (generated, committed)."""
+    return Path(__file__).resolve().parent / "vectors" / f"{assignment}.npz"

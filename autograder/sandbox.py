@@ -1,0 +1,199 @@
+"""Run one student function in a separate, locked-down process and get plain arrays back.
+
+The child sees the Python installation and a private job folder, nothing else:
+no ``solutions/``, no gradebook, no network (bubblewrap, when installed), and
+it runs under CPU, memory, file-size and wall-clock limits. It hands back an
+``.npz`` read with ``allow_pickle=False``: nothing a student controls is ever
+unpickled. Without bubblewrap the fallback is a plain subprocess with the same
+resource limits in an empty working folder; it cannot hide the file system,
+which is why ``backend()`` reports which one is in use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder import runner
+from autograder.judge import Run
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-function limits of the child process."""
+
+    wall_seconds: float = 60.0
+    cpu_seconds: int = 60
+    memory_bytes: int = 2 * 1024**3
+    file_bytes: int = 64 * 1024**2  # out.npz and captured stdout
+
+
+def backend() -> str:
+    """``"bubblewrap"`` if ``bwrap`` works here, else ``"subprocess"``."""
+    return "bubblewrap" if _bwrap_works() else "subprocess"
+
+
+_BWRAP_OK: list[bool] = []
+
+
+def _bwrap_works() -> bool:
+    if not _BWRAP_OK:
+        ok = False
+        if shutil.which("bwrap") and os.environ.get("AUTOGRADER_SANDBOX") != "subprocess":
+            try:
+                probe = subprocess.run(
+                    [*_bwrap_prefix(Path(tempfile.gettempdir())), "true"],
+                    capture_output=True, timeout=20, check=False,
+                )
+                ok = probe.returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                ok = False
+        _BWRAP_OK.append(ok)
+    return _BWRAP_OK[0]
+
+
+def _python_dirs() -> list[str]:
+    """Folders the interpreter and installed packages live in (read-only in the child)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    paths |= {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    root = Path(__file__).resolve().parents[1]  # the course repository: never visible
+    return sorted(p for p in paths if Path(p).exists() and not Path(p).is_relative_to(root))
+
+
+def _bwrap_prefix(job_dir: Path) -> list[str]:
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives"):
+        if Path(system_dir).exists():
+            args += ["--ro-bind", system_dir, system_dir]
+    for path in _python_dirs():
+        args += ["--ro-bind", path, path]
+    args += ["--bind", str(job_dir), "/job", "--chdir", "/job", "--clearenv",
+             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/job"]
+    return args
+
+
+def _limit(limits: Limits):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+@dataclass
+class Task:
+    """One graded function to run: its plan, inputs and injected helpers."""
+
+    function: str
+    plan: dict
+    arrays: dict[str, np.ndarray]
+    inject: list[str] = field(default_factory=list)
+
+
+def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits()) -> list[Run]:
+    """Run each task's function from the student's definitions ``source``.
+
+    ``inject`` holds the course's own helper definitions, run after the student's
+    so the function under test calls the reference versions of its dependencies.
+    A crash, a timeout or a missing function comes back as an error on every
+    call of that task, with a message that says which.
+    """
+    with tempfile.TemporaryDirectory(prefix="autograder-job-") as tmp:
+        job_dir = Path(tmp)
+        shutil.copy(runner.__file__, job_dir / "runner.py")
+        functions = [{"function": t.function, "plan": t.plan, "inject": t.inject,
+                      "timeout": limits.wall_seconds} for t in tasks]
+        (job_dir / "job.json").write_text(json.dumps({"source": source, "functions": functions}))
+        for i, task in enumerate(tasks):
+            np.savez(job_dir / f"inputs_{i}.npz", **task.arrays)
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(job_dir), "PYTHONHASHSEED": "0",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        if _bwrap_works():
+            cmd = [*_bwrap_prefix(job_dir), *_env_args(env), sys.executable, "-I", "-S",
+                   *_site_args(), "/job/runner.py", "/job"]
+        else:
+            cmd = [sys.executable, "-I", "-S", *_site_args(), str(job_dir / "runner.py"),
+                   str(job_dir)]
+        killed = None
+        try:
+            with open(job_dir / "stdout.txt", "wb") as out:
+                subprocess.run(
+                    cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                    cwd=job_dir, env=env, preexec_fn=_limit(limits), check=False,
+                    timeout=limits.wall_seconds * len(tasks) + 30,
+                )
+        except subprocess.TimeoutExpired:
+            killed = "the sandbox ran out of time and was stopped"
+        return [_read_result(job_dir, i, task, killed) for i, task in enumerate(tasks)]
+
+
+def _env_args(env: dict[str, str]) -> list[str]:
+    return [a for k, v in env.items() if k not in ("PATH", "HOME") for a in ("--setenv", k, v)]
+
+
+def _site_args() -> list[str]:
+    """-S skips site.py (no .pth hooks from the course's editable install); put the
+    package folders back on sys.path explicitly instead."""
+    dirs = [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    code = "import sys; sys.path[:0] = " + repr(sorted(set(dirs)))
+    return ["-c", code + "; import runpy, sys; sys.argv = sys.argv[1:]; "
+            "runpy.run_path(sys.argv[0], run_name='__main__')"]
+
+
+def _all_failed(labels: list[str], why: str) -> Run:
+    return Run({}, {}, {label: why for label in labels})
+
+
+def _read_result(job_dir: Path, i: int, task: Task, killed: str | None) -> Run:
+    labels = [c["label"] for c in task.plan["calls"]]
+    out, status_file = job_dir / f"out_{i}.npz", job_dir / f"status_{i}.json"
+    status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    if "timeout" in status:
+        return _all_failed(labels, f"it ran longer than {status['timeout']:.0f} s "
+                                   "(an infinite loop?) and was stopped")
+    if not out.exists():
+        tail = (job_dir / "stdout.txt").read_bytes()[-400:].decode("utf-8", "replace").strip()
+        why = killed or f"the process running it {_exit_reason(status.get('exit'))}"
+        return _all_failed(labels, why + (f"; its last output was: {tail}" if tail else ""))
+    try:
+        with np.load(out, allow_pickle=False) as data:
+            outputs = {k: data[k] for k in data.files}
+        result = json.loads(str(outputs.pop("__result__")))
+    except Exception as exc:  # noqa: BLE001 - a student may overwrite the file
+        return _all_failed(labels, f"its results could not be read ({type(exc).__name__})")
+    if "missing" in result:
+        hint = ""
+        if result.get("load_errors"):
+            hint = f" (while loading: {'; '.join(result['load_errors'][:2])})"
+        return _all_failed(labels, f"there is no function named {result['missing']!r} in the "
+                                   f"notebook; did you rename it or delete its cell?{hint}")
+    return Run(outputs, result["structure"], result["errors"], result["stdout"])
+
+
+def _exit_reason(status: int | None) -> str:
+    """Words for a ``waitpid`` status."""
+    if status is None:
+        return "never started (the notebook's definitions crashed the sandbox)"
+    if os.WIFSIGNALED(status):
+        import signal
+
+        name = signal.Signals(os.WTERMSIG(status)).name
+        return {"SIGKILL": "was killed (over the memory or CPU limit?)",
+                "SIGSEGV": "crashed (segmentation fault)",
+                "SIGXCPU": "used more CPU time than allowed",
+                "SIGXFSZ": "wrote more output than allowed"}.get(name, f"died ({name})")
+    return (f"exited with code {os.WEXITSTATUS(status)} before returning "
+            "(os._exit or sys.exit in your function?)")
