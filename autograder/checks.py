@@ -164,13 +164,23 @@ def evaluate(name: str, fn: Callable[..., Any], hidden: bool = False) -> Outcome
     return verdict(spec, plan, arrays, run, expected)
 
 
-def verdict(spec: Spec, plan: dict, arrays: Arrays, run: Run, expected: Arrays) -> Outcome:
-    """Judge a run; on failure, name the catalogued mistake it matches, if any."""
+def verdict(spec: Spec, plan: dict, arrays: Arrays, run: Run, expected: Arrays,
+            mistakes: Arrays | None = None) -> Outcome:
+    """Judge a run; on failure, name the catalogued mistake it matches, if any.
+
+    ``mistakes`` caches the mistakes' outputs across submissions graded on the
+    same inputs; it is filled the first time a submission needs it.
+    """
     outcome = judge(spec, plan["calls"], run, expected)
-    if not outcome.passed:
-        has_stored = any(k.startswith("mistake") for k in expected)
-        mistakes = expected if has_stored else mistake_data(spec, plan, arrays, expected)
-        name_mistake(outcome, spec, plan["calls"], run, mistakes)
+    if outcome.passed or all(label in run.errors for label in outcome.failed_cases or [None]):
+        return outcome  # nothing to compare when every failing case raised
+    if any(k.startswith("mistake") for k in expected):
+        mistakes = expected  # the public vectors store them
+    elif mistakes is None:
+        mistakes = mistake_data(spec, plan, arrays, expected)
+    elif not mistakes:
+        mistakes.update(mistake_data(spec, plan, arrays, expected))
+    name_mistake(outcome, spec, plan["calls"], run, mistakes)
     return outcome
 
 

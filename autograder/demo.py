@@ -1,0 +1,83 @@
+"""``python -m autograder demo``: a throwaway class graded end to end.
+
+Four students hand in both assignments: the reference solution, the untouched
+release, a realistic BPTT bug, and a submission that fakes its checks. nbgrader
+autogrades them, the trusted verify re-grades them outside their kernels, and
+the demo prints the score table and writes grades.csv and a loss-curve PNG.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from autograder import submissions
+from autograder.course import make_course, nbgrader, submit
+from autograder.mistakes import CATALOG
+from autograder.paths import ASSIGNMENTS
+from autograder.report import print_table, score_table, verify_course, write_csv
+
+TAMPER = (
+    "# Student cell: replace the checks with one that always passes.\n"
+    "def check(name, fn, hidden=False):\n"
+    "    print('\\u2705 all checks passed')\n"
+)
+
+
+def class_of_four() -> dict[str, dict[str, object]]:
+    """student -> assignment -> notebook."""
+    bptt_bug = next(m for m in CATALOG["rnn_backward"] if m.name.startswith("da_prev"))
+    wrong_cell = submissions.edit_function(
+        submissions.completed("assign_5a"), "rnn_cell_forward",
+        (("a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)", "a_next = np.zeros_like(a_prev)"),),
+    )
+    return {
+        "reference": {a: submissions.completed(a) for a in ASSIGNMENTS},
+        "blank": {a: submissions.release(a) for a in ASSIGNMENTS},
+        "bptt_bug": {"assign_5a": submissions.completed("assign_5a"),
+                     "assign_5b": submissions.with_mistake("assign_5b", "rnn_backward", bptt_bug)},
+        "tamper": {"assign_5a": submissions.add_cell(wrong_cell, TAMPER, after="code_setup"),
+                   "assign_5b": submissions.completed("assign_5b")},
+    }
+
+
+def train_curves(out: Path) -> Path:
+    """Train the reference model briefly on both data sets and plot the loss curves."""
+    from autograder.plots import loss_curve
+    from autograder.reference import reference
+
+    ref = reference("assign_5b")
+    curves = {}
+    for label, filename, iterations in (("element names", "element_list.txt", 3000),
+                                        ("movie titles", "movie_title_list.txt", 3000)):
+        names, char_to_ix, ix_to_char = ref.load_names(filename)
+        _, losses = ref.model(names, ix_to_char, char_to_ix, num_iterations=iterations, n_a=50)
+        curves[label] = losses
+    return loss_curve(out / "loss_curves.png", curves, ref.smooth)
+
+
+def run_demo(out: Path | None = None) -> int:
+    start = time.perf_counter()
+    root = (out or Path(tempfile.mkdtemp(prefix="rnn-course-demo-"))).resolve() / "course"
+    print(f"Demo course: {root}")
+    make_course(root)
+    for student, notebooks in class_of_four().items():
+        for assignment, nb in notebooks.items():
+            submit(root, student, assignment, nb)
+    for assignment in ASSIGNMENTS:
+        print(f"nbgrader autograde {assignment} ...")
+        result = nbgrader(root, "autograde", assignment, "--force")
+        if result.returncode != 0:
+            print(result.stderr[-3000:])
+            return 1
+        verify_course(root, assignment)
+    header, rows = score_table(root, list(ASSIGNMENTS))
+    print("\nFinal scores (trusted):")
+    print_table(header, rows)
+    grades = root / "grades.csv"
+    write_csv(grades, header, rows)
+    png = train_curves(root)
+    print(f"\nGrades: {grades}\nLoss curves: {png}")
+    print(f"Done in {time.perf_counter() - start:.0f} s.")
+    return 0

@@ -1,0 +1,84 @@
+"""Verify a course's submissions, and report scores from the gradebook (table, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+from autograder.course import db_url
+from autograder.sandbox import backend
+from autograder.verify import Flag, grade_cells, record, submission_path, verify_notebook, write_flags
+
+
+def students_of(course: Path, assignment: str) -> list[str]:
+    """Students with a submission of ``assignment`` in ``submitted/``."""
+    return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}"))
+
+
+def verify_course(course: Path, assignment: str, students: list[str] | None = None) -> int:
+    """``python -m autograder verify``: trusted scores into the gradebook, flags reported."""
+    from nbgrader.api import Gradebook
+
+    students = students or students_of(course, assignment)
+    print(f"Trusted verify of {assignment}: {len(students)} submission(s), sandbox: {backend()}")
+    flags: list[Flag] = []
+    start = time.perf_counter()
+    with Gradebook(db_url(course)) as gb:
+        for student in students:
+            results = verify_notebook(assignment, submission_path(course, assignment, student))
+            flags += record(gb, assignment, student, results)
+    seconds = time.perf_counter() - start
+    print(f"  {seconds:.1f} s ({seconds / max(len(students), 1):.2f} s per submission)")
+    print_flags(flags)
+    flags_csv = course / f"flags_{assignment}.csv"
+    write_flags(flags_csv, flags)
+    print(f"  flags written to {flags_csv}")
+    return 0
+
+
+def print_flags(flags: list[Flag]) -> None:
+    if not flags:
+        print("  No disagreement between nbgrader and the trusted verify.")
+    for f in flags:
+        print(f"  FLAG {f.student} {f.assignment} {f.grade_id}: nbgrader {f.nbgrader_score}, "
+              f"trusted {f.trusted_score}: {f.reason}")
+
+
+def score_table(course: Path, assignments: list[str]) -> tuple[list[str], list[list]]:
+    """One row per student: the score of each graded function, then the total.
+
+    Scores are nbgrader's final ones (the trusted score where verify wrote it).
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    columns = [(a, fn, gid) for a in assignments for fn, (gid, _) in grade_cells(a).items()]
+    header = ["student"] + [fn for _, fn, _ in columns] + ["total"]
+    rows = []
+    with Gradebook(db_url(course)) as gb:
+        for student in sorted(s.id for s in gb.students):
+            row: list = [student]
+            for a, _, gid in columns:
+                try:
+                    row.append(gb.find_grade(gid, a, a, student).score)
+                except MissingEntry:
+                    row.append(0.0)
+            row.append(sum(row[1:]))
+            rows.append(row)
+    return header, rows
+
+
+def print_table(header: list[str], rows: list[list]) -> None:
+    widths = [max(len(str(h)), 7) for h in header]
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for row in rows:
+        cells = [str(row[0]).rjust(widths[0])]
+        cells += [f"{v:g}".rjust(w) for v, w in zip(row[1:], widths[1:])]
+        print("  ".join(cells))
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)

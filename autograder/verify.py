@@ -1,0 +1,151 @@
+"""The trusted verify: grade each submission outside the student's kernel.
+
+Code in a student's kernel can patch NumPy, the checks or IPython, so a grade
+reached there is only a claim. Here the student's functions run in the
+sandbox on hidden inputs drawn by this process; only plain arrays come back,
+and this process compares them with the reference and numerical gradients. The
+trusted score of each grade cell goes into the nbgrader gradebook as its
+manual score (nbgrader's score = manual if set), and every cell where it
+disagrees with nbgrader's in-kernel auto score is flagged with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autograder.checks import expected_data, make_plan, verdict
+from autograder.judge import Outcome
+from autograder.notebook import NotebookError, definitions, read_notebook
+from autograder.paths import solution_notebook
+from autograder.reference import provided_source, reference
+from autograder.sandbox import Limits, Task, run_functions
+from autograder.specs import specs_for
+
+
+@dataclass
+class CellResult:
+    """The trusted verdict on one grade cell of one submission."""
+
+    function: str
+    grade_id: str
+    max_points: float
+    outcome: Outcome
+
+    @property
+    def score(self) -> float:
+        return self.max_points if self.outcome.passed else 0.0
+
+
+@dataclass
+class Flag:
+    """A grade cell where the trusted score and nbgrader's disagree, or something broke."""
+
+    student: str
+    assignment: str
+    grade_id: str
+    nbgrader_score: float | None
+    trusted_score: float | None
+    reason: str
+
+
+@functools.cache
+def grade_cells(assignment: str) -> dict[str, tuple[str, float]]:
+    """function -> (grade cell id, points), read from the solution notebook."""
+    cells = {}
+    for cell in read_notebook(solution_notebook(assignment)).cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and str(meta.get("grade_id", "")).startswith("test_"):
+            cells[meta["grade_id"][len("test_"):]] = (meta["grade_id"], float(meta["points"]))
+    return cells
+
+
+@functools.cache
+def hidden_suite(assignment: str) -> tuple[tuple, ...]:
+    """(spec, plan, arrays, expected, injected helpers, mistakes cache) per function:
+    the same hidden inputs for every submission, so computed once per process."""
+    ref = reference(assignment)
+    suite = []
+    for spec in specs_for(assignment):
+        plan, arrays = make_plan(spec, True, ref)
+        suite.append((spec, plan, arrays, expected_data(spec, True, plan, arrays),
+                      provided_source(assignment, spec.deps), {}))
+    return tuple(suite)
+
+
+def verify_notebook(assignment: str, path: str | Path, limits: Limits = Limits()) -> list[CellResult]:
+    """Trusted verdicts for every graded function of the notebook at ``path``."""
+    cells = grade_cells(assignment)
+    suite = hidden_suite(assignment)
+    try:
+        source = definitions(read_notebook(path))
+    except NotebookError as exc:
+        return [CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [str(exc)]))
+                for spec, *_ in suite]
+    tasks = [Task(spec.name, plan, arrays, inject) for spec, plan, arrays, _, inject, _ in suite]
+    runs = run_functions(source, tasks, limits)
+    return [
+        CellResult(spec.name, *cells[spec.name],
+                   verdict(spec, plan, arrays, run, expected, mistakes))
+        for (spec, plan, arrays, expected, _, mistakes), run in zip(suite, runs)
+    ]
+
+
+def submission_path(course: Path, assignment: str, student: str) -> Path:
+    """The notebook the student handed in (nbgrader's ``submitted/`` layout)."""
+    folder = course / "submitted" / student / assignment
+    expected = folder / f"{assignment}.ipynb"
+    if expected.exists():
+        return expected
+    others = sorted(folder.glob("*.ipynb"))
+    return others[0] if len(others) == 1 else expected
+
+
+def record(gb, assignment: str, student: str, results: list[CellResult]) -> list[Flag]:
+    """Write trusted scores into the gradebook ``gb``; return the disagreements."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        gb.find_submission(assignment, student)
+    except MissingEntry:  # nbgrader could not autograde it: the trusted score still counts
+        gb.update_or_create_student(student)
+        gb.add_submission(assignment, student)
+    flags = []
+    for r in results:
+        grade = gb.find_grade(r.grade_id, assignment, assignment, student)
+        auto = grade.auto_score
+        grade.manual_score = r.score
+        grade.needs_manual_grade = False
+        reason = None
+        if auto is None:
+            reason = "nbgrader produced no score for this cell (the notebook did not run through)"
+        elif auto > r.score:
+            reason = ("passed in the student's kernel but fails when run alone: "
+                      + (r.outcome.problems[0] if r.outcome.problems else "")
+                      + " Possible tampering with the checks, NumPy or IPython.")
+        elif auto < r.score:
+            reason = ("failed in the student's kernel but is correct when run alone "
+                      "(the notebook crashed, timed out or changed state before this cell).")
+        if reason:
+            flags.append(Flag(student, assignment, r.grade_id, auto, r.score, reason))
+    gb.db.commit()
+    return flags
+
+
+def write_flags(path: Path, flags: list[Flag]) -> None:
+    """The flags as CSV, one row per grade cell."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "assignment", "grade_id", "nbgrader_score", "trusted_score",
+                         "reason"])
+        for fl in flags:
+            writer.writerow([fl.student, fl.assignment, fl.grade_id, fl.nbgrader_score,
+                             fl.trusted_score, fl.reason])
+
+
+def total(results: list[CellResult]) -> float:
+    return float(np.sum([r.score for r in results]))
