@@ -91,7 +91,7 @@ def definitions(nb: nbformat.NotebookNode) -> list[str]:
 def load_module(chunks: list[str], name: str) -> ModuleType:
     """Execute definitions in a fresh module namespace (trusted sources only)."""
     module = ModuleType(name)
-    errors = exec_definitions(chunks, module.__dict__)
+    errors = exec_definitions(chunks, module.__dict__, tag=name)
     if errors:
         raise NotebookError(f"{name}: definitions failed to load: {'; '.join(errors)}")
     return module

@@ -105,6 +105,8 @@ def _is_scalar(v: Any) -> bool:
 
 def describe_error(exc: BaseException) -> str:
     """One short paragraph: the exception and the student's line that raised it."""
+    if isinstance(exc, NotImplementedError):
+        return "NotImplementedError: replace `raise NotImplementedError()` with your code"
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
     where = ""
     if frames:
@@ -153,12 +155,16 @@ def run_plan(fn: Callable[..., Any], plan: dict, arrays: dict[str, np.ndarray]):
     return outputs, structure, errors, tails
 
 
-def exec_definitions(chunks: list[str], namespace: dict) -> list[str]:
+def exec_definitions(chunks: list[str], namespace: dict, tag: str = "definition") -> list[str]:
     """Run each top-level definition on its own; a failing import must not stop the rest."""
+    import linecache
+
     errors = []
-    for chunk in chunks:
+    for i, chunk in enumerate(chunks):
+        filename = f"<{tag} {i}>"  # registered so tracebacks can quote the line
+        linecache.cache[filename] = (len(chunk), None, chunk.splitlines(True), filename)
         try:
-            exec(compile(chunk, "<submission>", "exec"), namespace)  # noqa: S102
+            exec(compile(chunk, filename, "exec"), namespace)  # noqa: S102
         except Exception as exc:  # noqa: BLE001
             errors.append(describe_error(exc))
     return errors
@@ -211,7 +217,7 @@ def _run_task(job_dir, i, task, namespace, load_errors, savez, dumps) -> None:
     with np.load(os.path.join(job_dir, f"inputs_{i}.npz"), allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     # the course's own helpers the function may call, so a bug elsewhere costs nothing here
-    exec_definitions(task["inject"], namespace)
+    exec_definitions(task["inject"], namespace, tag="course helper")
     result: dict[str, Any] = {"errors": {}, "structure": {}, "stdout": {}, "load_errors": load_errors}
     outputs: dict[str, np.ndarray] = {}
     fn = namespace.get(task["function"])

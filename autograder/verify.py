@@ -95,6 +95,24 @@ def verify_notebook(assignment: str, path: str | Path, limits: Limits = Limits()
     ]
 
 
+def infer_assignment(path: str | Path) -> str:
+    """The assignment a notebook belongs to, from its file name or its solution cells."""
+    from autograder.paths import ASSIGNMENTS
+
+    stem = Path(path).stem
+    if stem in ASSIGNMENTS:
+        return stem
+    try:
+        nb = read_notebook(path)
+    except NotebookError:
+        nb = None
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells} if nb else set()
+    for assignment in ASSIGNMENTS:
+        if ids & set(grade_cells(assignment)):
+            return assignment
+    raise NotebookError(f"{path}: cannot tell which assignment this is; pass --assignment.")
+
+
 def submission_path(course: Path, assignment: str, student: str) -> Path:
     """The notebook the student handed in (nbgrader's ``submitted/`` layout)."""
     folder = course / "submitted" / student / assignment
