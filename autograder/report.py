@@ -70,10 +70,10 @@ def score_table(course: Path, assignments: list[str]) -> tuple[list[str], list[l
 
 def print_table(header: list[str], rows: list[list]) -> None:
     widths = [max(len(str(h)), 7) for h in header]
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
         cells = [str(row[0]).rjust(widths[0])]
-        cells += [f"{v:g}".rjust(w) for v, w in zip(row[1:], widths[1:])]
+        cells += [f"{v:g}".rjust(w) for v, w in zip(row[1:], widths[1:], strict=True)]
         print("  ".join(cells))
 
 

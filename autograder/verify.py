@@ -91,7 +91,7 @@ def verify_notebook(assignment: str, path: str | Path, limits: Limits = Limits()
     return [
         CellResult(spec.name, *cells[spec.name],
                    verdict(spec, plan, arrays, run, expected, mistakes))
-        for (spec, plan, arrays, expected, _, mistakes), run in zip(suite, runs)
+        for (spec, plan, arrays, expected, _, mistakes), run in zip(suite, runs, strict=True)
     ]
 
 

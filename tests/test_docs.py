@@ -1,0 +1,18 @@
+"""The README's points table and the notebooks' grade cells say the same thing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from autograder.paths import ASSIGNMENTS
+from autograder.verify import grade_cells
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_points_table_matches_grade_cells() -> None:
+    rows = re.findall(r"^\| (assign_5\w) \| `(\w+)` \| (\d+) \|$", README.read_text(), re.M)
+    documented = {(a, fn): float(points) for a, fn, points in rows}
+    actual = {(a, fn): points for a in ASSIGNMENTS for fn, (_, points) in grade_cells(a).items()}
+    assert documented == actual, "update the Points table in README.md"
