@@ -1,0 +1,58 @@
+"""How notebooks are read: only definitions are kept, and bad files get clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.checks import make_plan
+from autograder.notebook import NotebookError, definitions, read_notebook
+from autograder.reference import reference
+from autograder.specs import SPECS
+
+
+def _nb(*sources: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+def test_only_definitions_are_kept() -> None:
+    nb = _nb(
+        "import numpy as np\nEPS = 1e-8\nsig = lambda z: 1 / (1 + np.exp(-z))",
+        "np.allclose = lambda *a, **k: True\nlosses = train()\nprint('hi')",
+        "def f(x):\n    return x + EPS\n%timeit f(1)",
+        "def broken(:\n    pass",
+    )
+    kept = "\n".join(definitions(nb))
+    assert "import numpy as np" in kept and "EPS = 1e-8" in kept and "sig = lambda" in kept
+    assert "def f(x)" in kept
+    assert "np.allclose" not in kept, "a monkeypatch must never reach the grader"
+    assert "train()" not in kept and "print('hi')" not in kept and "timeit" not in kept
+    assert "broken" not in kept, "a cell that does not parse is skipped"
+
+
+def test_invalid_json_says_what_is_wrong(tmp_path: Path) -> None:
+    path = tmp_path / "sub.ipynb"
+    path.write_text('{"cells": [', encoding="utf-8")
+    with pytest.raises(NotebookError, match="not valid notebook JSON"):
+        read_notebook(path)
+
+
+def test_missing_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(NotebookError, match="no such file"):
+        read_notebook(tmp_path / "absent.ipynb")
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_hidden_inputs_are_never_the_public_ones(name: str) -> None:
+    """A student who memorised the self-check answers learns nothing about the grade."""
+    spec = SPECS[name]
+    ref = reference(spec.assignment)
+    _, public = make_plan(spec, False, ref)
+    _, hidden = make_plan(spec, True, ref)
+    float_inputs = [a for a in public.values() if a.dtype.kind == "f" and a.size > 1]
+    for h in hidden.values():
+        for p in float_inputs:
+            assert not (h.shape == p.shape and np.allclose(h, p)), f"{name}: a hidden input is public"
