@@ -19,8 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="trusted verify of autograded submissions")
     verify.add_argument("assignment", choices=ASSIGNMENTS)
     verify.add_argument("--student", action="append", help="only these students (repeatable)")
-    verify.add_argument("--course", type=Path, default=Path.cwd(),
-                        help="course directory (default: the current one)")
+    verify.add_argument(
+        "--course", type=Path, default=Path.cwd(), help="course directory (default: the current one)"
+    )
 
     sub.add_parser("vectors", help="regenerate the public self-check vectors from solutions/")
 

@@ -54,8 +54,7 @@ def make_plan(spec: Spec, hidden: bool, ref: ModuleType | None) -> tuple[dict, A
     calls = []
     for case in spec.cases(hidden):
         call = case.call(ref)
-        calls.append({**call, "args": encode(call["args"], arrays),
-                      "kwargs": encode(call["kwargs"], arrays)})
+        calls.append({**call, "args": encode(call["args"], arrays), "kwargs": encode(call["kwargs"], arrays)})
     return {"calls": calls}, arrays
 
 
@@ -118,9 +117,8 @@ def _sample_tables(plan: dict, arrays: Arrays, ref: ModuleType, expected: Arrays
             expected[f"probs/{call['label']}/" + "-".join(map(str, prefix))] = y_pred[:, 0, -1]
 
 
-def _run_in_kernel(fn: Callable[..., Any], spec: Spec, plan: dict, arrays: Arrays,
-                   isolate: bool) -> Run:
-    with _quiet(), (_with_reference_deps(fn, spec) if isolate else contextlib.nullcontext()):
+def _run_in_kernel(fn: Callable[..., Any], spec: Spec, plan: dict, arrays: Arrays, isolate: bool) -> Run:
+    with _quiet(), _with_reference_deps(fn, spec) if isolate else contextlib.nullcontext():
         return Run(*run_plan(fn, plan, arrays))
 
 
@@ -144,9 +142,8 @@ def load_vectors(spec: Spec) -> tuple[dict, Arrays, Arrays]:
     prefix = f"{spec.name}::"
     with np.load(vectors_file(spec.assignment), allow_pickle=False) as data:
         plan = json.loads(str(data[prefix + "plan"]))
-        arrays = {k[len(prefix) + 4:]: data[k] for k in data.files if k.startswith(prefix + "in::")}
-        expected = {k[len(prefix) + 5:]: data[k] for k in data.files
-                    if k.startswith(prefix + "exp::")}
+        arrays = {k[len(prefix) + 4 :]: data[k] for k in data.files if k.startswith(prefix + "in::")}
+        expected = {k[len(prefix) + 5 :]: data[k] for k in data.files if k.startswith(prefix + "exp::")}
     return plan, arrays, expected
 
 
@@ -164,8 +161,9 @@ def evaluate(name: str, fn: Callable[..., Any], hidden: bool = False) -> Outcome
     return verdict(spec, plan, arrays, run, expected)
 
 
-def verdict(spec: Spec, plan: dict, arrays: Arrays, run: Run, expected: Arrays,
-            mistakes: Arrays | None = None) -> Outcome:
+def verdict(
+    spec: Spec, plan: dict, arrays: Arrays, run: Run, expected: Arrays, mistakes: Arrays | None = None
+) -> Outcome:
     """Judge a run; on failure, name the catalogued mistake it matches, if any.
 
     ``mistakes`` caches the mistakes' outputs across submissions graded on the

@@ -11,10 +11,18 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder")
-    group.addoption("--submission", action="append", default=[], metavar="PATH",
-                    help="student notebook to verify (repeatable)")
-    group.addoption("--assignment", default=None,
-                    help="assignment of the submissions (default: inferred from each notebook)")
+    group.addoption(
+        "--submission",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="student notebook to verify (repeatable)",
+    )
+    group.addoption(
+        "--assignment",
+        default=None,
+        help="assignment of the submissions (default: inferred from each notebook)",
+    )
 
 
 def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:

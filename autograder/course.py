@@ -36,15 +36,17 @@ def submit(root: Path, student: str, assignment: str, nb: nbformat.NotebookNode 
     return path
 
 
-def nbgrader(root: Path, *args: str, db_url: str | None = None,
-             timeout: float | None = None, **popen) -> subprocess.CompletedProcess:
+def nbgrader(
+    root: Path, *args: str, db_url: str | None = None, timeout: float | None = None, **popen
+) -> subprocess.CompletedProcess:
     """Run ``nbgrader <args>`` in the course at ``root`` (its config applies)."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
     if db_url:
         cmd.append(f"--CourseDirectory.db_url={db_url}")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False, **popen)
+    return subprocess.run(
+        cmd, cwd=root, capture_output=True, text=True, env=env, timeout=timeout, check=False, **popen
+    )
 
 
 def db_url(root: Path) -> str:

@@ -29,16 +29,21 @@ def class_of_four() -> dict[str, dict[str, object]]:
     """student -> assignment -> notebook."""
     bptt_bug = next(m for m in CATALOG["rnn_backward"] if m.name.startswith("da_prev"))
     wrong_cell = submissions.edit_function(
-        submissions.completed("assign_5a"), "rnn_cell_forward",
+        submissions.completed("assign_5a"),
+        "rnn_cell_forward",
         (("a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)", "a_next = np.zeros_like(a_prev)"),),
     )
     return {
         "reference": {a: submissions.completed(a) for a in ASSIGNMENTS},
         "blank": {a: submissions.release(a) for a in ASSIGNMENTS},
-        "bptt_bug": {"assign_5a": submissions.completed("assign_5a"),
-                     "assign_5b": submissions.with_mistake("assign_5b", "rnn_backward", bptt_bug)},
-        "tamper": {"assign_5a": submissions.add_cell(wrong_cell, TAMPER, after="code_setup"),
-                   "assign_5b": submissions.completed("assign_5b")},
+        "bptt_bug": {
+            "assign_5a": submissions.completed("assign_5a"),
+            "assign_5b": submissions.with_mistake("assign_5b", "rnn_backward", bptt_bug),
+        },
+        "tamper": {
+            "assign_5a": submissions.add_cell(wrong_cell, TAMPER, after="code_setup"),
+            "assign_5b": submissions.completed("assign_5b"),
+        },
     }
 
 
@@ -49,8 +54,10 @@ def train_curves(out: Path) -> Path:
 
     ref = reference("assign_5b")
     curves = {}
-    for label, filename, iterations in (("element names", "element_list.txt", 3000),
-                                        ("movie titles", "movie_title_list.txt", 3000)):
+    for label, filename, iterations in (
+        ("element names", "element_list.txt", 3000),
+        ("movie titles", "movie_title_list.txt", 3000),
+    ):
         names, char_to_ix, ix_to_char = ref.load_names(filename)
         _, losses = ref.model(names, ix_to_char, char_to_ix, num_iterations=iterations, n_a=50)
         curves[label] = losses

@@ -15,8 +15,11 @@ def loss_curve(path: Path, curves: dict[str, list[float]], smooth) -> Path:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for label, losses in curves.items():
         ax.plot(smooth(losses), label=label)
-    ax.set(xlabel="iteration", ylabel="smoothed cross-entropy (nats per name)",
-           title="Character-level RNN language model (reference solution)")
+    ax.set(
+        xlabel="iteration",
+        ylabel="smoothed cross-entropy (nats per name)",
+        title="Character-level RNN language model (reference solution)",
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -27,10 +30,18 @@ def loss_curve(path: Path, curves: dict[str, list[float]], smooth) -> Path:
 def grade_histogram(path: Path, totals: list[float], max_total: float) -> Path:
     """How the class's total scores are spread."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(totals, bins=min(20, max(5, len(totals) // 2)), range=(0, max_total),
-            color="#4c72b0", edgecolor="white")
-    ax.set(xlabel=f"total score (out of {max_total:g})", ylabel="students",
-           title=f"Grades of {len(totals)} submissions")
+    ax.hist(
+        totals,
+        bins=min(20, max(5, len(totals) // 2)),
+        range=(0, max_total),
+        color="#4c72b0",
+        edgecolor="white",
+    )
+    ax.set(
+        xlabel=f"total score (out of {max_total:g})",
+        ylabel="students",
+        title=f"Grades of {len(totals)} submissions",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -41,8 +41,10 @@ def print_flags(flags: list[Flag]) -> None:
     if not flags:
         print("  No disagreement between nbgrader and the trusted verify.")
     for f in flags:
-        print(f"  FLAG {f.student} {f.assignment} {f.grade_id}: nbgrader {f.nbgrader_score}, "
-              f"trusted {f.trusted_score}: {f.reason}")
+        print(
+            f"  FLAG {f.student} {f.assignment} {f.grade_id}: nbgrader {f.nbgrader_score}, "
+            f"trusted {f.trusted_score}: {f.reason}"
+        )
 
 
 def score_table(course: Path, assignments: list[str]) -> tuple[list[str], list[list]]:

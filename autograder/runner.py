@@ -108,6 +108,13 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, NotImplementedError):
         return "NotImplementedError: replace `raise NotImplementedError()` with your code"
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    # quote the student's own line, not the NumPy internals it called into
+    own = [
+        f
+        for f in frames
+        if f.filename.startswith(("<definition", "<ipython-input")) or "ipykernel_" in f.filename
+    ]
+    frames = own or frames
     where = ""
     if frames:
         f = frames[-1]
@@ -129,9 +136,7 @@ def run_plan(fn: Callable[..., Any], plan: dict, arrays: dict[str, np.ndarray]):
         label = call["label"]
         captured = io.StringIO()
         try:
-            with contextlib.redirect_stdout(captured), warnings.catch_warnings(), np.errstate(
-                all="ignore"
-            ):
+            with contextlib.redirect_stdout(captured), warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 results = []
                 args = decode(call["args"], arrays)
@@ -190,6 +195,10 @@ def _child_main(job_dir: str) -> None:
     for i, task in enumerate(job["functions"]):
         pid = os.fork()
         if pid == 0:
+            # each function's prints go to its own file, so a message quotes only its own
+            fd = os.open(os.path.join(job_dir, f"stdout_{i}.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
             try:
                 _run_task(job_dir, i, task, namespace, load_errors, savez, dumps)
             finally:
@@ -224,9 +233,7 @@ def _run_task(job_dir, i, task, namespace, load_errors, savez, dumps) -> None:
     if not callable(fn):
         result["missing"] = task["function"]
     else:
-        outputs, result["structure"], result["errors"], result["stdout"] = run_plan(
-            fn, task["plan"], arrays
-        )
+        outputs, result["structure"], result["errors"], result["stdout"] = run_plan(fn, task["plan"], arrays)
     outputs["__result__"] = np.array(dumps(result))
     savez(os.path.join(job_dir, f"out_{i}.npz"), **outputs)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import runner
-from autograder.judge import Run
+from autograder.judge import NOT_RUN, Run
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,9 @@ def _bwrap_works() -> bool:
             try:
                 probe = subprocess.run(
                     [*_bwrap_prefix(Path(tempfile.gettempdir())), "true"],
-                    capture_output=True, timeout=20, check=False,
+                    capture_output=True,
+                    timeout=20,
+                    check=False,
                 )
                 ok = probe.returncode == 0
             except (OSError, subprocess.TimeoutExpired):
@@ -71,15 +73,37 @@ def _python_dirs() -> list[str]:
 
 
 def _bwrap_prefix(job_dir: Path) -> list[str]:
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+    ]
     for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives"):
         if Path(system_dir).exists():
             args += ["--ro-bind", system_dir, system_dir]
     for path in _python_dirs():
         args += ["--ro-bind", path, path]
-    args += ["--bind", str(job_dir), "/job", "--chdir", "/job", "--clearenv",
-             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/job"]
+    args += [
+        "--bind",
+        str(job_dir),
+        "/job",
+        "--chdir",
+        "/job",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        "/job",
+    ]
     return args
 
 
@@ -114,25 +138,51 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
     with tempfile.TemporaryDirectory(prefix="autograder-job-") as tmp:
         job_dir = Path(tmp)
         shutil.copy(runner.__file__, job_dir / "runner.py")
-        functions = [{"function": t.function, "plan": t.plan, "inject": t.inject,
-                      "timeout": limits.wall_seconds} for t in tasks]
+        functions = [
+            {"function": t.function, "plan": t.plan, "inject": t.inject, "timeout": limits.wall_seconds}
+            for t in tasks
+        ]
         (job_dir / "job.json").write_text(json.dumps({"source": source, "functions": functions}))
         for i, task in enumerate(tasks):
             np.savez(job_dir / f"inputs_{i}.npz", **task.arrays)
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(job_dir), "PYTHONHASHSEED": "0",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        if _bwrap_works():
-            cmd = [*_bwrap_prefix(job_dir), *_env_args(env), sys.executable, "-I", "-S",
-                   *_site_args(), "/job/runner.py", "/job"]
+        bwrap = _bwrap_works()
+        home = "/job" if bwrap else str(job_dir)
+        # Agg and a writable config dir: importing matplotlib stays quick and headless
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": home,
+            "PYTHONHASHSEED": "0",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": home,
+        }
+        if bwrap:
+            cmd = [
+                *_bwrap_prefix(job_dir),
+                *_env_args(env),
+                sys.executable,
+                "-I",
+                "-S",
+                *_site_args(),
+                "/job/runner.py",
+                "/job",
+            ]
         else:
-            cmd = [sys.executable, "-I", "-S", *_site_args(), str(job_dir / "runner.py"),
-                   str(job_dir)]
+            cmd = [sys.executable, "-I", "-S", *_site_args(), str(job_dir / "runner.py"), str(job_dir)]
         killed = None
         try:
             with open(job_dir / "stdout.txt", "wb") as out:
                 subprocess.run(
-                    cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    cwd=job_dir, env=env, preexec_fn=_limit(limits), check=False,
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=job_dir,
+                    env=env,
+                    preexec_fn=_limit(limits),
+                    check=False,
                     timeout=limits.wall_seconds * len(tasks) + 30,
                 )
         except subprocess.TimeoutExpired:
@@ -149,12 +199,16 @@ def _site_args() -> list[str]:
     package folders back on sys.path explicitly instead."""
     dirs = [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
     code = "import sys; sys.path[:0] = " + repr(sorted(set(dirs)))
-    return ["-c", code + "; import runpy, sys; sys.argv = sys.argv[1:]; "
-            "runpy.run_path(sys.argv[0], run_name='__main__')"]
+    return [
+        "-c",
+        code + "; import runpy, sys; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')",
+    ]
 
 
 def _all_failed(labels: list[str], why: str) -> Run:
-    return Run({}, {}, {label: why for label in labels})
+    """Every call failed for a reason outside the function (see ``judge.error_text``)."""
+    return Run({}, {}, {label: NOT_RUN + why for label in labels})
 
 
 def _read_result(job_dir: Path, i: int, task: Task, killed: str | None) -> Run:
@@ -162,10 +216,13 @@ def _read_result(job_dir: Path, i: int, task: Task, killed: str | None) -> Run:
     out, status_file = job_dir / f"out_{i}.npz", job_dir / f"status_{i}.json"
     status = json.loads(status_file.read_text()) if status_file.exists() else {}
     if "timeout" in status:
-        return _all_failed(labels, f"it ran longer than {status['timeout']:.0f} s "
-                                   "(an infinite loop?) and was stopped")
+        return _all_failed(
+            labels, f"it ran longer than {status['timeout']:.0f} s (an infinite loop?) and was stopped"
+        )
     if not out.exists():
-        tail = (job_dir / "stdout.txt").read_bytes()[-400:].decode("utf-8", "replace").strip()
+        own = job_dir / f"stdout_{i}.txt"
+        tail = (own if own.exists() else job_dir / "stdout.txt").read_bytes()[-400:]
+        tail = tail.decode("utf-8", "replace").strip()
         why = killed or f"the process running it {_exit_reason(status.get('exit'))}"
         return _all_failed(labels, why + (f"; its last output was: {tail}" if tail else ""))
     try:
@@ -178,8 +235,11 @@ def _read_result(job_dir: Path, i: int, task: Task, killed: str | None) -> Run:
         hint = ""
         if result.get("load_errors"):
             hint = f" (while loading: {'; '.join(result['load_errors'][:2])})"
-        return _all_failed(labels, f"there is no function named {result['missing']!r} in the "
-                                   f"notebook; did you rename it or delete its cell?{hint}")
+        return _all_failed(
+            labels,
+            f"there is no function named {result['missing']!r} in the "
+            f"notebook; did you rename it or delete its cell?{hint}",
+        )
     return Run(outputs, result["structure"], result["errors"], result["stdout"])
 
 
@@ -191,9 +251,12 @@ def _exit_reason(status: int | None) -> str:
         import signal
 
         name = signal.Signals(os.WTERMSIG(status)).name
-        return {"SIGKILL": "was killed (over the memory or CPU limit?)",
-                "SIGSEGV": "crashed (segmentation fault)",
-                "SIGXCPU": "used more CPU time than allowed",
-                "SIGXFSZ": "wrote more output than allowed"}.get(name, f"died ({name})")
-    return (f"exited with code {os.WEXITSTATUS(status)} before returning "
-            "(os._exit or sys.exit in your function?)")
+        return {
+            "SIGKILL": "was killed (over the memory or CPU limit?)",
+            "SIGSEGV": "crashed (segmentation fault)",
+            "SIGXCPU": "used more CPU time than allowed",
+            "SIGXFSZ": "wrote more output than allowed",
+        }.get(name, f"died ({name})")
+    return (
+        f"exited with code {os.WEXITSTATUS(status)} before returning (os._exit or sys.exit in your function?)"
+    )

@@ -124,12 +124,19 @@ def _grad(f: Callable[[], np.ndarray], df: np.ndarray, wrt: dict[str, np.ndarray
     return {path: eval_numerical_gradient_array(f, x, df) for path, x in wrt.items()}
 
 
+def _unsaturated(d: dict) -> float:
+    """Weight scale giving pre-activations of unit variance. Saturated tanh units
+    (1 - a**2 near 0) would make float32 work lose digits and hide a missing tanh
+    derivative; unit variance keeps both effects away from the tolerance."""
+    return float(1 / np.sqrt(d["n_x"] + d["n_a"] + 1))
+
+
 def _cell_backward_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     cases = []
     for label, d in _dims(hidden):
         xt = rng.standard_normal((d["n_x"], d["m"]))
         a_prev = rng.standard_normal((d["n_a"], d["m"]))
-        p = rnn_params(rng, d["n_x"], d["n_a"], d["n_y"], scale=0.7)
+        p = rnn_params(rng, d["n_x"], d["n_a"], d["n_y"], scale=_unsaturated(d))
         da_next = rng.standard_normal((d["n_a"], d["m"]))
 
         def numerical(ref: ModuleType, xt=xt, a_prev=a_prev, p=p, da_next=da_next) -> Arrays:
@@ -154,7 +161,7 @@ def _backward_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     for label, d in _dims(hidden):
         x = rng.standard_normal((d["n_x"], d["m"], d["T"]))
         a0 = rng.standard_normal((d["n_a"], d["m"]))
-        p = rnn_params(rng, d["n_x"], d["n_a"], d["n_y"], scale=0.7)
+        p = rnn_params(rng, d["n_x"], d["n_a"], d["n_y"], scale=_unsaturated(d))
         da = rng.standard_normal((d["n_a"], d["m"], d["T"]))
 
         def numerical(ref: ModuleType, x=x, a0=a0, p=p, da=da) -> Arrays:
@@ -178,8 +185,7 @@ def _clip_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         return {k: rng.standard_normal(shapes.get(k, (4, 2))) * scale for k in keys}
 
     if not hidden:
-        return [Case("max_value=10, some entries beyond it",
-                     (grads(GRAD_KEYS + ("dx",), 10.0), 10))]
+        return [Case("max_value=10, some entries beyond it", (grads(GRAD_KEYS + ("dx",), 10.0), 10))]
     return [
         Case("max_value=5", (grads(GRAD_KEYS, 8.0), 5)),
         Case("max_value=1.5 and extra keys dx, da0", (grads(GRAD_KEYS + ("dx", "da0"), 3.0), 1.5)),
@@ -207,10 +213,13 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         short = params(4, 5)
         short["by"][-1] -= 4.0
         return [
-            Case("vocabulary of 6, 1500 draws", (params(6, 8), lm_vocab(6), RngSeed(5)),
-                 repeat=1500),
-            Case("max_length=3 with a rare newline", (short, lm_vocab(4), RngSeed(6)),
-                 {"max_length": 3}, repeat=300),
+            Case("vocabulary of 6, 1500 draws", (params(6, 8), lm_vocab(6), RngSeed(5)), repeat=1500),
+            Case(
+                "max_length=3 with a rare newline",
+                (short, lm_vocab(4), RngSeed(6)),
+                {"max_length": 3},
+                repeat=300,
+            ),
         ]
     v1, v2 = lm_vocab(7), lm_vocab(5)
     rare_newline = params(5, 6)
@@ -251,8 +260,10 @@ def _optimize_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         )
 
     if not hidden:
-        return [case("vocabulary 5, n_a=4, a name of 3 characters", 5, 4, 3, 0.3, 0.01),
-                case("large weights: clipping is active", 5, 6, 12, 1.5, 0.1)]
+        return [
+            case("vocabulary 5, n_a=4, a name of 3 characters", 5, 4, 3, 0.3, 0.01),
+            case("large weights: clipping is active", 5, 6, 12, 1.5, 0.1),
+        ]
     return [
         case("vocabulary 6, n_a=5, a name of 5 characters", 6, 5, 5, 0.3, 0.05),
         case("large weights: clipping is active", 4, 6, 7, 3.0, 0.1),
@@ -269,49 +280,86 @@ def _model_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     if not hidden:
         return [case("4 names, 40 iterations", ["ab", "bca", "cab", "a"], 40, 5, 0.05, 3)]
     return [
-        case("6 names, 90 iterations", ["neon", "argon", "xenon", "krypton", "radon", "on"],
-             90, 7, 0.05, int(rng.integers(100, 1000))),
+        case(
+            "6 names, 90 iterations",
+            ["neon", "argon", "xenon", "krypton", "radon", "on"],
+            90,
+            7,
+            0.05,
+            int(rng.integers(100, 1000)),
+        ),
         case("more iterations than names, one letter names", ["x", "y", "z"], 25, 3, 0.1, 8),
     ]
 
 
 # --- the graded functions -----------------------------------------------------------
 
-CELL_FWD = {"0": "a_next", "1": "yt_pred", "2/0": "cache[0] (a_next)",
-            "2/1": "cache[1] (a_prev)", "2/2": "cache[2] (xt)"}
+CELL_FWD = {
+    "0": "a_next",
+    "1": "yt_pred",
+    "2/0": "cache[0] (a_next)",
+    "2/1": "cache[1] (a_prev)",
+    "2/2": "cache[2] (xt)",
+}
 SEQ_FWD = {"0": "a", "1": "y_pred", "2/1": "caches[1] (x)"}
 CELL_BWD = {f"{k}": f"gradients['{k}']" for k in ("dxt", "da_prev", "dWax", "dWaa", "dba")}
 SEQ_BWD = {f"{k}": f"gradients['{k}']" for k in ("dx", "da0", "dWax", "dWaa", "dba")}
-LM_DEPS = ("softmax", "rnn_forward", "one_hot", "lm_forward", "lm_backward",
-           "initialize_parameters")
+LM_DEPS = ("softmax", "rnn_forward", "one_hot", "lm_forward", "lm_backward", "initialize_parameters")
 
 SPECS: dict[str, Spec] = {
     s.name: s
     for s in [
-        Spec("rnn_cell_forward", "assign_5a", CELL_FWD, _cell_forward_cases(rnn_params),
-             deps=("softmax",)),
-        Spec("rnn_forward", "assign_5a", SEQ_FWD, _sequence_forward_cases(rnn_params),
-             deps=("softmax", "rnn_cell_forward")),
-        Spec("gru_cell_forward", "assign_5a",
-             {**CELL_FWD, "2/3": "cache[3] (z)", "2/4": "cache[4] (r)", "2/5": "cache[5] (h_tilde)"},
-             _cell_forward_cases(gru_params), deps=("softmax", "sigmoid")),
-        Spec("gru_forward", "assign_5a", SEQ_FWD, _sequence_forward_cases(gru_params),
-             deps=("softmax", "sigmoid", "gru_cell_forward")),
+        Spec("rnn_cell_forward", "assign_5a", CELL_FWD, _cell_forward_cases(rnn_params), deps=("softmax",)),
+        Spec(
+            "rnn_forward",
+            "assign_5a",
+            SEQ_FWD,
+            _sequence_forward_cases(rnn_params),
+            deps=("softmax", "rnn_cell_forward"),
+        ),
+        Spec(
+            "gru_cell_forward",
+            "assign_5a",
+            {**CELL_FWD, "2/3": "cache[3] (z)", "2/4": "cache[4] (r)", "2/5": "cache[5] (h_tilde)"},
+            _cell_forward_cases(gru_params),
+            deps=("softmax", "sigmoid"),
+        ),
+        Spec(
+            "gru_forward",
+            "assign_5a",
+            SEQ_FWD,
+            _sequence_forward_cases(gru_params),
+            deps=("softmax", "sigmoid", "gru_cell_forward"),
+        ),
         Spec("rnn_cell_backward", "assign_5b", CELL_BWD, _cell_backward_cases),
         Spec("rnn_backward", "assign_5b", SEQ_BWD, _backward_cases, deps=("rnn_cell_backward",)),
-        Spec("clip", "assign_5b", {k: f"gradients['{k}']" for k in GRAD_KEYS + ("dx", "da0")},
-             _clip_cases),
+        Spec("clip", "assign_5b", {k: f"gradients['{k}']" for k in GRAD_KEYS + ("dx", "da0")}, _clip_cases),
         Spec("sample", "assign_5b", {}, _sample_cases, deps=("softmax",), kind="distribution"),
-        Spec("optimize", "assign_5b",
-             {"0": "loss", **{f"1/{k}": f"gradients['{k}']" for k in GRAD_KEYS},
-              "2": "a_last", **{f"args/3/{k}": f"parameters['{k}'] after the update"
-                                for k in ("Wax", "Waa", "Wya", "ba", "by")}},
-             _optimize_cases, deps=LM_DEPS + ("rnn_backward", "rnn_cell_backward", "clip")),
-        Spec("model", "assign_5b",
-             {"1": "losses", **{f"0/{k}": f"the trained parameters['{k}']"
-                                for k in ("Wax", "Waa", "Wya", "ba", "by")}},
-             _model_cases,
-             deps=LM_DEPS + ("rnn_backward", "rnn_cell_backward", "clip", "sample", "optimize")),
+        Spec(
+            "optimize",
+            "assign_5b",
+            {
+                "0": "loss",
+                **{f"1/{k}": f"gradients['{k}']" for k in GRAD_KEYS},
+                "2": "a_last",
+                **{
+                    f"args/3/{k}": f"parameters['{k}'] after the update"
+                    for k in ("Wax", "Waa", "Wya", "ba", "by")
+                },
+            },
+            _optimize_cases,
+            deps=LM_DEPS + ("rnn_backward", "rnn_cell_backward", "clip"),
+        ),
+        Spec(
+            "model",
+            "assign_5b",
+            {
+                "1": "losses",
+                **{f"0/{k}": f"the trained parameters['{k}']" for k in ("Wax", "Waa", "Wya", "ba", "by")},
+            },
+            _model_cases,
+            deps=LM_DEPS + ("rnn_backward", "rnn_cell_backward", "clip", "sample", "optimize"),
+        ),
     ]
 }
 

@@ -43,8 +43,9 @@ def completed(assignment: str) -> nbformat.NotebookNode:
     return nb
 
 
-def edit_function(nb: nbformat.NotebookNode, function: str,
-                  edits: tuple[tuple[str, str], ...]) -> nbformat.NotebookNode:
+def edit_function(
+    nb: nbformat.NotebookNode, function: str, edits: tuple[tuple[str, str], ...]
+) -> nbformat.NotebookNode:
     """A copy of ``nb`` with text edits applied to the solution cell of ``function``."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:

@@ -60,7 +60,7 @@ def grade_cells(assignment: str) -> dict[str, tuple[str, float]]:
     for cell in read_notebook(solution_notebook(assignment)).cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade") and str(meta.get("grade_id", "")).startswith("test_"):
-            cells[meta["grade_id"][len("test_"):]] = (meta["grade_id"], float(meta["points"]))
+            cells[meta["grade_id"][len("test_") :]] = (meta["grade_id"], float(meta["points"]))
     return cells
 
 
@@ -72,8 +72,16 @@ def hidden_suite(assignment: str) -> tuple[tuple, ...]:
     suite = []
     for spec in specs_for(assignment):
         plan, arrays = make_plan(spec, True, ref)
-        suite.append((spec, plan, arrays, expected_data(spec, True, plan, arrays),
-                      provided_source(assignment, spec.deps), {}))
+        suite.append(
+            (
+                spec,
+                plan,
+                arrays,
+                expected_data(spec, True, plan, arrays),
+                provided_source(assignment, spec.deps),
+                {},
+            )
+        )
     return tuple(suite)
 
 
@@ -84,13 +92,14 @@ def verify_notebook(assignment: str, path: str | Path, limits: Limits = Limits()
     try:
         source = definitions(read_notebook(path))
     except NotebookError as exc:
-        return [CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [str(exc)]))
-                for spec, *_ in suite]
+        return [
+            CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [str(exc)]))
+            for spec, *_ in suite
+        ]
     tasks = [Task(spec.name, plan, arrays, inject) for spec, plan, arrays, _, inject, _ in suite]
     runs = run_functions(source, tasks, limits)
     return [
-        CellResult(spec.name, *cells[spec.name],
-                   verdict(spec, plan, arrays, run, expected, mistakes))
+        CellResult(spec.name, *cells[spec.name], verdict(spec, plan, arrays, run, expected, mistakes))
         for (spec, plan, arrays, expected, _, mistakes), run in zip(suite, runs, strict=True)
     ]
 
@@ -142,12 +151,16 @@ def record(gb, assignment: str, student: str, results: list[CellResult]) -> list
         if auto is None:
             reason = "nbgrader produced no score for this cell (the notebook did not run through)"
         elif auto > r.score:
-            reason = ("passed in the student's kernel but fails when run alone: "
-                      + (r.outcome.problems[0] if r.outcome.problems else "")
-                      + " Possible tampering with the checks, NumPy or IPython.")
+            reason = (
+                "passed in the student's kernel but fails when run alone: "
+                + (r.outcome.problems[0] if r.outcome.problems else "")
+                + " Possible tampering with the checks, NumPy or IPython."
+            )
         elif auto < r.score:
-            reason = ("failed in the student's kernel but is correct when run alone "
-                      "(the notebook crashed, timed out or changed state before this cell).")
+            reason = (
+                "failed in the student's kernel but is correct when run alone "
+                "(the notebook crashed, timed out or changed state before this cell)."
+            )
         if reason:
             flags.append(Flag(student, assignment, r.grade_id, auto, r.score, reason))
     gb.db.commit()
@@ -158,11 +171,11 @@ def write_flags(path: Path, flags: list[Flag]) -> None:
     """The flags as CSV, one row per grade cell."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "assignment", "grade_id", "nbgrader_score", "trusted_score",
-                         "reason"])
+        writer.writerow(["student", "assignment", "grade_id", "nbgrader_score", "trusted_score", "reason"])
         for fl in flags:
-            writer.writerow([fl.student, fl.assignment, fl.grade_id, fl.nbgrader_score,
-                             fl.trusted_score, fl.reason])
+            writer.writerow(
+                [fl.student, fl.assignment, fl.grade_id, fl.nbgrader_score, fl.trusted_score, fl.reason]
+            )
 
 
 def total(results: list[CellResult]) -> float:

@@ -1,0 +1,33 @@
+"""Shared fixtures: running nbgrader in a throwaway course directory.
+
+Tests that run nbgrader or a kernel are slow (seconds per notebook). They are
+grouped with ``@pytest.mark.xdist_group`` so that ``pytest -n 2 --dist loadgroup``
+keeps the tests sharing one course on one worker and spreads the groups.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from autograder.course import nbgrader
+
+NbgraderRunner = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture(scope="session")
+def run_nbgrader() -> NbgraderRunner:
+    """``run_nbgrader(course, *args)``: run ``nbgrader <args>`` there; fail with its log if it fails."""
+
+    def run(course: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+        result = nbgrader(course, *args, timeout=timeout)
+        assert result.returncode == 0, (
+            f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}) in {course}:\n"
+            f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+        )
+        return result
+
+    return run

@@ -1,0 +1,205 @@
+"""Hostile or broken functions cost their own points, with a clear message, and nothing else.
+
+Two submissions, one per assignment, each mix broken functions with correct
+ones (the reference): an infinite loop, ``os._exit(3)``, a flood of 100 MB on
+the process's stdout (stopped by the file-size limit), a ctypes segfault, an
+8 GB allocation, a function that raises, one that returns an object instead of
+arrays, and one that prints 100 MB but is right. The trusted verify runs each
+in its own fork of the sandbox, so every broken function scores 0 with a
+message that says what happened, and every correct one still scores full.
+Files that are not notebooks get a ``NotebookError`` message on every grade cell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import submissions
+from autograder.notebook import NotebookError, read_notebook
+from autograder.paths import ASSIGNMENTS
+from autograder.sandbox import Limits
+from autograder.verify import CellResult, grade_cells, verify_notebook
+
+pytestmark = pytest.mark.xdist_group("sandbox")
+
+WALL = 2.0  # seconds per function for the assign_5a submission (it holds the infinite loop)
+
+BROKEN: dict[str, dict[str, tuple[str, str]]] = {
+    # function -> (its source, a phrase the message must contain)
+    "assign_5a": {
+        "rnn_cell_forward": (
+            """
+def rnn_cell_forward(xt, a_prev, parameters):
+    while True:
+        pass
+""",
+            f"it ran longer than {WALL:.0f} s (an infinite loop?) and was stopped",
+        ),
+        "gru_cell_forward": (
+            """
+import os
+
+
+def gru_cell_forward(xt, a_prev, parameters):
+    os._exit(3)
+""",
+            "exited with code 3 before returning (os._exit or sys.exit in your function?)",
+        ),
+        "gru_forward": (
+            """
+import sys
+
+
+def gru_forward(x, a0, parameters):
+    chunk = "spam " * 200_000
+    for _ in range(100):
+        sys.__stdout__.write(chunk)
+        sys.__stdout__.flush()
+    return gru_forward_not_reached(x, a0, parameters)
+""",
+            "OSError: [Errno 27] File too large",
+        ),
+    },
+    "assign_5b": {
+        "rnn_cell_backward": (
+            """
+import ctypes
+
+
+def rnn_cell_backward(da_next, cache):
+    return ctypes.string_at(0)
+""",
+            "crashed (segmentation fault)",
+        ),
+        "clip": (
+            """
+def clip(gradients, max_value):
+    big = np.ones(1024**3)  # 8 GB of float64
+    return {k: np.clip(g, -max_value, max_value) + big[0] - 1 for k, g in gradients.items()}
+""",
+            "MemoryError",
+        ),
+        "rnn_backward": (
+            """
+def rnn_backward(da, caches):
+    n_a, m, T_x = da.shape
+    return {"dx": da[:, :, T_x]}
+""",
+            "raised IndexError: index",
+        ),
+        "model": (
+            """
+class TrainingResult:
+    def __init__(self, parameters, losses):
+        self.parameters, self.losses = parameters, losses
+
+
+def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
+          seed=0, sample_every=0, n_samples=5):
+    return TrainingResult({}, [])
+""",
+            "is missing: you returned a TrainingResult there",
+        ),
+    },
+}
+
+# a correct function that prints 100 MB: the output is swallowed and it keeps its points
+PRINTS_A_LOT = (
+    "optimize",
+    """
+def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
+    for _ in range(100):
+        print("#" * 1_000_000)
+    loss, cache = lm_forward(X, Y, a_prev, parameters)
+    gradients = clip(lm_backward(cache, parameters), 5)
+    for name in ("Wax", "Waa", "Wya", "ba", "by"):
+        parameters[name] -= learning_rate * gradients["d" + name]
+    return loss, gradients, cache[0][:, :, -1]
+""",
+)
+
+
+def hostile_notebook(assignment: str) -> nbformat.NotebookNode:
+    nb = submissions.completed(assignment)
+    for function, (source, _) in BROKEN[assignment].items():
+        nb = submissions.replace_function(nb, function, source.lstrip("\n"))
+    if assignment == "assign_5b":
+        nb = submissions.replace_function(nb, PRINTS_A_LOT[0], PRINTS_A_LOT[1].lstrip("\n"))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def verified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, CellResult]]:
+    """assignment -> function -> trusted verdict on the hostile submission."""
+    out = {}
+    for assignment in ASSIGNMENTS:
+        path = tmp_path_factory.mktemp("hostile") / f"{assignment}.ipynb"
+        nbformat.write(hostile_notebook(assignment), path)
+        limits = Limits(wall_seconds=WALL) if assignment == "assign_5a" else Limits()
+        out[assignment] = {r.function: r for r in verify_notebook(assignment, path, limits)}
+    return out
+
+
+BROKEN_CASES = [pytest.param(a, f, id=f) for a in ASSIGNMENTS for f in BROKEN[a]]
+
+
+@pytest.mark.parametrize(("assignment", "function"), BROKEN_CASES)
+def test_broken_function_scores_zero_with_a_clear_message(
+    verified: dict[str, dict[str, CellResult]], assignment: str, function: str
+) -> None:
+    """The function's grade cell scores 0, and every case's message says what went wrong."""
+    result = verified[assignment][function]
+    phrase = BROKEN[assignment][function][1]
+    assert result.score == 0.0
+    message = result.outcome.message()
+    assert message.startswith(f"{function} is not right yet."), message
+    assert phrase in message, message
+    assert len(message) < 5000, "the message must stay readable, not carry the flood"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_other_functions_still_score_full(
+    verified: dict[str, dict[str, CellResult]], assignment: str
+) -> None:
+    """Next to the broken functions, the correct ones (and the one that prints 100 MB) keep
+    every point."""
+    results = verified[assignment]
+    assert set(results) == set(grade_cells(assignment))
+    correct = set(results) - set(BROKEN[assignment])
+    assert correct, "the submission must hold correct functions for this test to mean anything"
+    for function in correct:
+        assert results[function].score == results[function].max_points, results[function].outcome.message()
+    if assignment == "assign_5b":
+        assert PRINTS_A_LOT[0] in correct
+
+
+def _assert_notebook_error(path: Path, assignment: str, phrase: str) -> None:
+    """Every grade cell scores 0 with the NotebookError's own message."""
+    with pytest.raises(NotebookError) as error:
+        read_notebook(path)
+    assert phrase in str(error.value)
+    results = verify_notebook(assignment, path)
+    assert {r.function for r in results} == set(grade_cells(assignment))
+    for r in results:
+        assert r.score == 0.0
+        assert r.outcome.problems == [str(error.value)], r.outcome.message()
+
+
+def test_non_json_file(tmp_path: Path) -> None:
+    """A file that is not JSON (here: a Python script saved as .ipynb) gets a clear message."""
+    path = tmp_path / "assign_5a.ipynb"
+    path.write_text(
+        "import numpy as np\n\ndef rnn_cell_forward(xt, a_prev, parameters):\n    pass\n", encoding="utf-8"
+    )
+    _assert_notebook_error(path, "assign_5a", "not valid notebook JSON")
+
+
+def test_truncated_notebook(tmp_path: Path) -> None:
+    """A notebook cut off halfway (an interrupted upload) gets a clear message."""
+    text = nbformat.writes(submissions.completed("assign_5b"))
+    path = tmp_path / "assign_5b.ipynb"
+    path.write_text(text[: len(text) // 2], encoding="utf-8")
+    _assert_notebook_error(path, "assign_5b", "not valid notebook JSON")

@@ -1,0 +1,94 @@
+"""The self-check cells teach: a wrong function is told which array is wrong and gets the hint.
+
+The arrays that are really wrong are found here independently, by running the
+reference and the mutant (the reference with a catalogued mistake applied) on
+the public inputs and comparing every output the check compares. Needs neither
+``data/`` nor nbgrader.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from autograder.checks import CheckFailed, check, evaluate, load_vectors
+from autograder.gradcheck import rel_error
+from autograder.mistakes import CATALOG
+from autograder.reference import mutant, reference
+from autograder.runner import run_plan
+from autograder.specs import SPECS, Spec
+
+# what the judge calls a wrong array: "case '<label>': <name> disagrees with / has shape / ..."
+PROBLEM = re.compile(r"case '([^']*)': (.+?) (?:disagrees with|has shape|contains NaN|should hold)")
+NAMES = sorted(SPECS)
+
+
+def wrong_fields(spec: Spec, fn_ok, fn_bad) -> set[str]:
+    """Display names (``spec.fields``) of the outputs where ``fn_bad`` differs from ``fn_ok``."""
+    plan, arrays, _ = load_vectors(spec)
+    with np.errstate(all="ignore"):
+        ok, *_ = run_plan(fn_ok, plan, arrays)
+        bad, *_ = run_plan(fn_bad, plan, arrays)
+    wrong = set()
+    for call in plan["calls"]:
+        for path, name in spec.fields.items():
+            key = f"{call['label']}/{path}" if path.startswith("args/") else f"{call['label']}/out/{path}"
+            if key not in ok:
+                continue
+            if (
+                key not in bad
+                or np.shape(bad[key]) != np.shape(ok[key])
+                or rel_error(bad[key], ok[key]) > 1e-5
+            ):
+                wrong.add(name)
+    return wrong
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_failing_check_names_the_wrong_array_and_the_hint(name: str) -> None:
+    """For the first catalogued mistake of each function, the public check fails, every array
+    it calls wrong is really wrong (and it names at least one), and the message carries the hint."""
+    spec, mistake = SPECS[name], CATALOG[name][0]
+    bad = getattr(mutant(spec.assignment, name, mistake.edits), name)
+    outcome = evaluate(name, bad)
+    message = outcome.message()
+    assert not outcome.passed, f"the self-check of {name} accepts the mistake {mistake.name!r}"
+    assert mistake.hint in message and mistake.name in message, message
+    labels = {c["label"] for c in load_vectors(spec)[0]["calls"]}
+    if spec.kind == "distribution":  # sample: judged by its draws, not by an array
+        assert re.search(r"character \d of your samples", message), message
+        assert any(f"case '{label}'" in message for label in labels), message
+        return
+    named = {(label, field) for label, field in PROBLEM.findall(message)}
+    assert named, f"the message names no array:\n{message}"
+    assert {label for label, _ in named} <= labels
+    wrong = wrong_fields(spec, getattr(reference(spec.assignment), name), bad)
+    assert {field for _, field in named} <= wrong, f"really wrong: {sorted(wrong)}\n{message}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_raises_the_same_message(name: str) -> None:
+    """check() raises CheckFailed with the message of evaluate(), nothing else."""
+    spec, mistake = SPECS[name], CATALOG[name][0]
+    bad = getattr(mutant(spec.assignment, name, mistake.edits), name)
+    with pytest.raises(CheckFailed) as info:
+        check(name, bad)
+    assert str(info.value) == evaluate(name, bad).message()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_passes_the_reference(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """check() on the reference prints one line saying its cases passed."""
+    check(name, getattr(reference(SPECS[name].assignment), name))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0] and "passed" in lines[0], lines
+
+
+def test_check_rejects_unknown_names_and_non_functions() -> None:
+    """A renamed check or a function that is not one gets a clear message, not a traceback."""
+    with pytest.raises(CheckFailed, match="no check called"):
+        check("rnn_cell_forwards", print)
+    with pytest.raises(CheckFailed, match="not a function"):
+        check("rnn_cell_forward", None)
