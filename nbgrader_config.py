@@ -7,12 +7,29 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.db_assignments = [dict(name="assign_5a"), dict(name="assign_5b")]
 
-# Grading runs headless: a runaway cell must not hold the batch.
+# Grading runs headless: a runaway cell must not hold the batch, and a cell whose
+# output never arrives fails instead of passing (nbgrader issue #427).
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
-# Feedback must never show hidden-test source (see autograder/feedback.py).
+c.Execute.raise_on_iopub_timeout = True
+# A submission with deleted grade cells gets them back from the gradebook.
+c.OverwriteCells.add_missing_cells = True
+# Output kept in autograded notebooks and feedback: lines (nbgrader's LimitOutput),
+# then characters (one endless line gets through a line limit).
+c.LimitOutput.max_lines = 200
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "autograder.preprocessors.CapOutputSize",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# Feedback must never show hidden-test source (see autograder/preprocessors.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.feedback.HideHiddenTests",
+    "autograder.preprocessors.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

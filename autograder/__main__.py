@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,29 @@ def main(argv: list[str] | None = None) -> int:
         "--course", type=Path, default=Path.cwd(), help="course directory (default: the current one)"
     )
 
+    grade = sub.add_parser(
+        "grade", help="grade a class: autograde, trusted verify, feedback, export (parallel, resumable)"
+    )
+    grade.add_argument("assignment", choices=ASSIGNMENTS)
+    grade.add_argument(
+        "--course", type=Path, default=Path.cwd(), help="course directory (default: the current one)"
+    )
+    grade.add_argument("--student", action="append", help="only these students (repeatable)")
+    grade.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="parallel workers (default: cores)"
+    )
+    grade.add_argument("--force", action="store_true", help="regrade students already graded")
+    grade.add_argument(
+        "--zip", action="store_true", help="first unpack downloaded/<assignment>/archive/*.zip"
+    )
+    grade.add_argument("--cell-timeout", type=int, default=60, help="seconds per notebook cell (default 60)")
+    grade.add_argument(
+        "--notebook-timeout", type=int, default=600, help="seconds per notebook under nbgrader (default 600)"
+    )
+    grade.add_argument(
+        "--memory-mb", type=int, default=4096, help="memory limit of the kernel (default 4096)"
+    )
+
     sub.add_parser("vectors", help="regenerate the public self-check vectors from solutions/")
 
     args = parser.parse_args(argv)
@@ -34,6 +58,18 @@ def main(argv: list[str] | None = None) -> int:
         from autograder.report import verify_course
 
         return verify_course(args.course.resolve(), args.assignment, args.student)
+    if args.command == "grade":
+        from autograder.grade import Options
+        from autograder.grade import main as grade_main
+
+        opts = Options(
+            workers=args.workers,
+            force=args.force,
+            cell_timeout=args.cell_timeout,
+            notebook_timeout=args.notebook_timeout,
+            memory_mb=args.memory_mb,
+        )
+        return grade_main(args.course, args.assignment, opts, args.student, args.zip)
     if args.command == "vectors":
         from autograder.vectors import write_vectors
 

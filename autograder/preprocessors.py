@@ -1,0 +1,37 @@
+"""nbgrader preprocessors the course plugs in through nbgrader_config.py."""
+
+from __future__ import annotations
+
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from traitlets import Integer
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """Feedback: remove the ``### BEGIN/END HIDDEN TESTS`` regions from the autograded
+    notebook before it is rendered; the cells' outputs (the checks' messages) stay."""
+
+
+class CapOutputSize(NbGraderPreprocessor):
+    """Autograde: cut any text output longer than ``max_chars``.
+
+    nbgrader's ``LimitOutput`` counts lines, so one line of megabytes gets through
+    into the autograded notebook, the feedback HTML and the instructor's browser.
+    """
+
+    max_chars = Integer(20_000, help="longest text kept per output (-1: no limit)").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if self.max_chars < 0 or cell.cell_type != "code":
+            return cell, resources
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output.text = self._cut(output.text)
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, str):
+                    output.data[mime] = self._cut(value)
+        return cell, resources
+
+    def _cut(self, text: str) -> str:
+        if len(text) <= self.max_chars:
+            return text
+        return text[: self.max_chars] + f"\n... [{len(text) - self.max_chars:,} more characters cut]\n"
