@@ -12,8 +12,9 @@ c.CourseDirectory.db_assignments = [dict(name="assign_5a"), dict(name="assign_5b
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 c.Execute.raise_on_iopub_timeout = True
-# A submission with deleted grade cells gets them back from the gradebook.
-c.OverwriteCells.add_missing_cells = True
+# Deleted grade cells: `python -m autograder grade` restores them from the release.
+# (nbgrader's OverwriteCells.add_missing_cells raises KeyError on these notebooks,
+# where the cell before each grade cell is a read-only self-check cell.)
 # Output kept in autograded notebooks and feedback: lines (nbgrader's LimitOutput),
 # then characters (one endless line gets through a line limit).
 c.LimitOutput.max_lines = 200
@@ -33,3 +34,10 @@ c.GenerateFeedback.preprocessors = [
     "autograder.preprocessors.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# `nbgrader zip_collect` (and `python -m autograder grade --zip`): file names in an
+# LMS download, Canvas style: <student>_[late_]<numbers>_<numbers>_<file>.ipynb
+c.ZipCollectApp.collector_plugin = "nbgrader.plugins.FileNameCollectorPlugin"
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/(?P<student_id>[A-Za-z0-9.-]+)_(?:late_)?\d+_\d+_(?P<file_id>.+\.ipynb)$"
+)

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         "--notebook-timeout", type=int, default=600, help="seconds per notebook under nbgrader (default 600)"
     )
     grade.add_argument(
+        "--function-timeout", type=float, default=20, help="seconds per function in the trusted verify"
+    )
+    grade.add_argument(
         "--memory-mb", type=int, default=4096, help="memory limit of the kernel (default 4096)"
     )
 
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             cell_timeout=args.cell_timeout,
             notebook_timeout=args.notebook_timeout,
             memory_mb=args.memory_mb,
+            function_timeout=args.function_timeout,
         )
         return grade_main(args.course, args.assignment, opts, args.student, args.zip)
     if args.command == "vectors":

@@ -1,9 +1,10 @@
 """``python -m autograder demo``: a throwaway class graded end to end.
 
 Four students hand in both assignments: the reference solution, the untouched
-release, a realistic BPTT bug, and a submission that fakes its checks. nbgrader
-autogrades them, the trusted verify re-grades them outside their kernels, and
-the demo prints the score table and writes grades.csv and a loss-curve PNG.
+release, a realistic BPTT bug, and a submission that fakes its checks. ``grade``
+autogrades them with nbgrader, re-grades them outside their kernels with the
+trusted verify (catching the fake), writes feedback and reports; the demo then
+prints the score table and writes grades.csv and a loss-curve PNG.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import time
 from pathlib import Path
 
 from autograder import submissions
-from autograder.course import make_course, nbgrader, submit
+from autograder.course import make_course, submit
+from autograder.grade import grade_class, print_summary, write_reports
 from autograder.mistakes import CATALOG
 from autograder.paths import ASSIGNMENTS
-from autograder.report import print_table, score_table, verify_course, write_csv
+from autograder.report import print_table, score_table, write_csv
 
 TAMPER = (
     "# Student cell: replace the checks with one that always passes.\n"
@@ -73,12 +75,9 @@ def run_demo(out: Path | None = None) -> int:
         for assignment, nb in notebooks.items():
             submit(root, student, assignment, nb)
     for assignment in ASSIGNMENTS:
-        print(f"nbgrader autograde {assignment} ...")
-        result = nbgrader(root, "autograde", assignment, "--force")
-        if result.returncode != 0:
-            print(result.stderr[-3000:])
-            return 1
-        verify_course(root, assignment)
+        # the instructor's one command: autograde, trusted verify, feedback, reports
+        results = grade_class(root, assignment)
+        print_summary(results, write_reports(root, assignment, results))
     header, rows = score_table(root, list(ASSIGNMENTS))
     print("\nFinal scores (trusted):")
     print_table(header, rows)

@@ -5,8 +5,8 @@ config, a copy of a template gradebook holding only the assignment, the one
 submitted notebook) and runs, there:
 
 1. a repair pass: not-JSON is reported; cells whose type a student changed get
-   it back (deleted grade cells are restored by nbgrader's ``add_missing_cells``,
-   duplicated ids are handled by its ``DeduplicateIds``);
+   it back, deleted read-only cells are restored from the release (duplicated
+   ids are left to nbgrader's ``DeduplicateIds``);
 2. ``nbgrader autograde`` under limits: a per-cell timeout, a wall-clock limit for
    the whole notebook, a memory limit (``RLIMIT_AS``, inherited by the kernel);
 3. the trusted verify (sandboxed functions on hidden inputs), recorded in the
@@ -24,6 +24,7 @@ the gradebook and those files at the end.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import resource
@@ -46,6 +47,7 @@ from autograder.course import db_url
 from autograder.notebook import NotebookError
 from autograder.paths import ASSIGNMENTS
 from autograder.sandbox import Limits, backend
+from autograder.submissions import release
 from autograder.verify import (
     CellResult,
     Flag,
@@ -155,7 +157,7 @@ def repair(notebook: Path, assignment: str, result: StudentResult) -> bool:
     expected = _cell_types(assignment)
     changed = False
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = _grade_id(cell)
         want = expected.get(grade_id)
         if want and cell.cell_type != want:
             result.notes.append(f"cell {grade_id} was turned into {cell.cell_type}; changed back to {want}")
@@ -166,27 +168,60 @@ def repair(notebook: Path, assignment: str, result: StudentResult) -> bool:
             cell.clear()
             cell.update(fixed)
             changed = True
-    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells]
-    present = {i for i in ids if i}
-    for missing in sorted(set(grade_cells_ids(assignment)) - present):
-        result.notes.append(f"grade cell {missing} was deleted; restored from the assignment")
+    # nbgrader stops on duplicated ids (its DeduplicateIds leaves metadata it then
+    # rejects); the copies after the first become ordinary cells, which still run
+    ids = [_grade_id(c) for c in nb.cells]
     for dup in sorted({i for i in ids if i and ids.count(i) > 1}):
-        result.notes.append(f"cell {dup} appears {ids.count(dup)} times; the first copy is the graded one")
+        result.notes.append(
+            f"cell {dup} appears {ids.count(dup)} times; the copies after the first run as ordinary cells"
+        )
+    seen: set[str] = set()
+    for cell in nb.cells:
+        gid = _grade_id(cell)
+        if gid in seen:
+            del cell.metadata["nbgrader"]
+            changed = True
+        elif gid:
+            seen.add(gid)
+    changed |= restore_deleted_cells(nb, assignment, result)
     if changed:
         notebook.write_text(nbformat.writes(nb), encoding="utf-8")
     return True
 
 
+def restore_deleted_cells(nb: nbformat.NotebookNode, assignment: str, result: StudentResult) -> bool:
+    """Put back the read-only cells (grade cells, checks, set-up) a student deleted, each
+    after the cell that precedes it in the release.
+
+    nbgrader's own ``add_missing_cells`` does this for grade cells only, and fails
+    (KeyError) when the cell before a deleted one is a read-only cell that is not
+    graded, as every self-check cell here is.
+    """
+    present = {_grade_id(c) for c in nb.cells}
+    restored = False
+    previous = None
+    for cell in release(assignment).cells:
+        gid = _grade_id(cell)
+        meta = cell.metadata.get("nbgrader", {})
+        if gid and gid not in present and meta.get("locked") and not meta.get("solution"):
+            at = next((i + 1 for i, c in enumerate(nb.cells) if previous and _grade_id(c) == previous), 0)
+            nb.cells.insert(at, copy.deepcopy(cell))
+            present.add(gid)
+            restored = True
+            if cell.cell_type == "code":
+                kind = "grade cell" if meta.get("grade") else "read-only cell"
+                result.notes.append(f"{kind} {gid} was deleted; restored from the assignment")
+        if gid in present:
+            previous = gid
+    return restored
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
 def _cell_types(assignment: str) -> dict[str, str]:
-    from autograder.notebook import read_notebook
-    from autograder.paths import release_notebook
-
-    cells = read_notebook(release_notebook(assignment)).cells
-    return {c.metadata["nbgrader"]["grade_id"]: c.cell_type for c in cells if "nbgrader" in c.metadata}
-
-
-def grade_cells_ids(assignment: str) -> list[str]:
-    return [gid for gid, _ in grade_cells(assignment).values()]
+    return {_grade_id(c): c.cell_type for c in release(assignment).cells if _grade_id(c)}
 
 
 def _init_worker(opts: Options, log: Path) -> None:
