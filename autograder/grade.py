@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -423,6 +424,7 @@ def grade_class(
     log.parent.mkdir(parents=True, exist_ok=True)
     if todo:
         hidden_suite(assignment)  # computed once here; forked workers inherit it
+    tqdm.monitor_interval = 0  # no monitor thread in a process that forks
     errors: dict[str, Exception] = {}
     with (
         tempfile.TemporaryDirectory(prefix="grade-template-") as tmp,
@@ -435,7 +437,12 @@ def grade_class(
         for _round in range(2):
             errors = {}
             workers = max(1, min(opts.workers, len(todo)))
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(opts, log)) as pool:
+            with ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker,
+                initargs=(opts, log),
+            ) as pool:
                 futures = {pool.submit(grade_one, course, assignment, s, template, opts): s for s in todo}
                 for future in as_completed(futures):
                     try:

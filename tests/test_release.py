@@ -1,0 +1,139 @@
+"""The committed student release and self-check vectors are in sync with ``solutions/``.
+
+``solutions/`` is the single source of truth: ``notebooks/`` is what nbgrader
+generates from it and ``autograder/vectors/`` what ``python -m autograder vectors``
+computes from it. Both are committed, so these tests regenerate them and fail on
+any drift, and check that the release gives nothing away.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.checks import load_vectors
+from autograder.notebook import definitions, load_module, read_notebook
+from autograder.paths import ASSIGNMENTS, course_root, release_notebook, solution_notebook, vectors_file
+from autograder.runner import run_plan
+from autograder.specs import specs_for
+from autograder.vectors import build_vectors
+from autograder.verify import grade_cells
+
+Runner = Callable[..., subprocess.CompletedProcess]
+pytestmark = pytest.mark.parametrize("assignment", ASSIGNMENTS)
+
+SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+
+
+def comparable(nb: nbformat.NotebookNode) -> list[dict]:
+    """What a release is made of, without volatile fields (ids, outputs, execution counts)."""
+    meta = ("nbgrader", "deletable", "editable")
+    return [
+        {"cell_type": c.cell_type, "source": c.source, **{k: c.metadata[k] for k in meta if k in c.metadata}}
+        for c in nb.cells
+    ]
+
+
+def nbgrader_meta(cell: nbformat.NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+@pytest.mark.xdist_group("release")
+def test_release_is_generated_from_solutions(assignment: str, tmp_path: Path, run_nbgrader: Runner) -> None:
+    """notebooks/<a> is exactly what `nbgrader generate_assignment` makes of solutions/<a> today."""
+    shutil.copy(course_root() / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    shutil.copytree(course_root() / "solutions", tmp_path / "solutions")
+    run_nbgrader(tmp_path, "generate_assignment", assignment, "--force")
+
+    fresh = read_notebook(tmp_path / "notebooks" / assignment / f"{assignment}.ipynb")
+    committed = read_notebook(release_notebook(assignment))
+    fix = (
+        f"notebooks/{assignment} is out of date with solutions/{assignment}: run "
+        f"`nbgrader generate_assignment {assignment} --force` from the repo root and commit it"
+    )
+    assert len(committed.cells) == len(fresh.cells), fix
+    for i, (want, got) in enumerate(zip(comparable(fresh), comparable(committed), strict=True)):
+        assert got == want, f"cell {i} ({want.get('nbgrader', {}).get('grade_id')}) differs. {fix}"
+    assert committed.metadata.get("kernelspec") == fresh.metadata.get("kernelspec"), fix
+
+
+def test_solutions_carry_no_outputs(assignment: str) -> None:
+    """solutions/ is committed clean: no outputs, no execution counts (no stale or private results)."""
+    nb = read_notebook(solution_notebook(assignment))
+    dirty = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count") is not None)
+    ]
+    assert not dirty, (
+        f"solutions/{assignment} has outputs or execution counts in cells {dirty}: "
+        "clear them (Kernel > Restart & Clear Output) before committing"
+    )
+
+
+def test_vectors_are_in_sync(assignment: str) -> None:
+    """The committed public self-check vectors are what build_vectors computes from solutions/."""
+    fix = f"autograder/vectors/{assignment}.npz is out of date: run `python -m autograder vectors`"
+    fresh = build_vectors(assignment)
+    with np.load(vectors_file(assignment), allow_pickle=False) as data:
+        committed = {k: data[k] for k in data.files}
+    assert sorted(committed) == sorted(fresh), fix
+    for key, want in fresh.items():
+        got = committed[key]
+        assert got.shape == want.shape and got.dtype.kind == want.dtype.kind, f"{key}: {fix}"
+        if want.dtype.kind in "fc":
+            # identical computations; the tiny atol only absorbs BLAS summation order near 0
+            assert np.allclose(got, want, rtol=1e-12, atol=1e-14), f"{key}: {fix}"
+        else:
+            assert np.array_equal(got, want), f"{key}: {fix}"
+
+
+def test_vectors_cover_every_graded_function(assignment: str) -> None:
+    """Each graded function has a self-check plan with at least one case and expected data."""
+    for spec in specs_for(assignment):
+        plan, _, expected = load_vectors(spec)
+        assert plan["calls"] and expected, spec.name
+    assert {s.name for s in specs_for(assignment)} == set(grade_cells(assignment))
+
+
+def test_release_has_no_solutions_or_hidden_tests(assignment: str) -> None:
+    """No solution markers, no solution lines, no hidden-test markers or calls in the release."""
+    release = read_notebook(release_notebook(assignment))
+    text = "\n".join(c.source for c in release.cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "hidden=True"):
+        assert marker not in text, f"the release of {assignment} contains {marker!r}"
+
+    solutions = {
+        nbgrader_meta(c).get("grade_id"): c.source
+        for c in read_notebook(solution_notebook(assignment)).cells
+        if nbgrader_meta(c).get("solution")
+    }
+    released = {nbgrader_meta(c).get("grade_id"): c.source for c in release.cells}
+    assert solutions, "no solution cells found"
+    for grade_id, source in solutions.items():
+        regions = SOLUTION_REGION.findall(source)
+        assert regions, f"solution cell {grade_id} has no ### BEGIN/END SOLUTION region"
+        lines = {ln.strip() for region in regions for ln in region.splitlines() if ln.strip()}
+        leaked = sorted(lines & {ln.strip() for ln in released[grade_id].splitlines()})
+        assert not leaked, f"the release cell {grade_id} contains solution lines: {leaked}"
+
+
+def test_release_functions_raise_not_implemented(assignment: str) -> None:
+    """Every stubbed function of the release raises NotImplementedError on its self-check cases."""
+    release = read_notebook(release_notebook(assignment))
+    stubs = {nbgrader_meta(c)["grade_id"] for c in release.cells if nbgrader_meta(c).get("solution")}
+    assert stubs == set(grade_cells(assignment))
+    module = load_module(definitions(release), f"release_{assignment}")
+    for spec in specs_for(assignment):
+        plan, arrays, _ = load_vectors(spec)
+        outputs, _, errors, _ = run_plan(getattr(module, spec.name), plan, arrays)
+        labels = [c["label"] for c in plan["calls"]]
+        assert sorted(errors) == sorted(labels), f"{spec.name} returned something: {sorted(outputs)}"
+        assert all("NotImplementedError" in e for e in errors.values()), (spec.name, errors)

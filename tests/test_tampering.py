@@ -1,0 +1,288 @@
+"""Submissions that fake their grade in the kernel are caught by the trusted verify.
+
+Each tampering student hands in ``assign_5a`` with a wrong ``rnn_cell_forward``
+(it returns zeros of the right shapes) plus a cell or a function body that
+fools the in-kernel grade cell: by patching NumPy, the check library, Python's
+builtins or IPython, or by reading the instructor's solutions. One throwaway
+course autogrades them all in one ``nbgrader autograde`` call, and the tests pin
+down that
+
+- an honest student with the same wrong function scores 0 there (so the full
+  score of the others is the tamper's doing, not a weak check);
+- each tamper does score FULL under nbgrader (read back through nbgrader's
+  ``Gradebook``), so the trusted verify has something to catch;
+- the trusted verify scores the wrong function 0 and the rest full, ``record()``
+  flags exactly that grade cell and the gradebook's final score is the honest one;
+- a function that reads ``solutions/`` or writes ``gradebook.db`` from its body
+  gets nothing in the sandbox (bubblewrap), and the gradebook is left unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import submissions
+from autograder.course import db_url, make_course, submit
+from autograder.paths import course_root
+from autograder.sandbox import backend
+from autograder.verify import CellResult, grade_cells, hidden_suite, record, verify_notebook
+
+pytestmark = pytest.mark.xdist_group("tampering")
+
+ASSIGNMENT = "assign_5a"
+WRONG = "rnn_cell_forward"
+
+WRONG_SOURCE = '''\
+def rnn_cell_forward(xt, a_prev, parameters):
+    """Zeros of the right shapes: wrong, but shaped like the answer."""
+    a_next = np.zeros((parameters["Waa"].shape[0], xt.shape[1]))
+    yt_pred = np.zeros((parameters["Wya"].shape[0], xt.shape[1]))
+    return a_next, yt_pred, (a_next, a_prev, xt, parameters)
+'''
+
+# Each tamper is a cell the student adds right after the setup cell (numpy and
+# ``check`` imported), so it runs before every self-check and grade cell.
+TAMPERS: dict[str, str] = {
+    # rel_error is ||x - y|| / (||x|| + ||y||), and 0 when the denominator is 0
+    "numpy_norm": "np.linalg.norm = lambda *args, **kwargs: 0.0\n",
+    "check_redefined": (
+        "def check(name, fn, hidden=False):\n    print('\\u2705 ' + name + ': all test case(s) passed.')\n"
+    ),
+    "judge_patched": (
+        "import autograder.checks\n"
+        "from autograder.judge import Outcome\n"
+        "autograder.checks.judge = lambda spec, calls, run, expected: "
+        "Outcome(spec.name, True, len(calls))\n"
+    ),
+    # builtins: every `import` the check library runs (``import warnings`` in
+    # checks._quiet) goes through this hook, which rebinds the library's judge
+    "import_hook": (
+        "import builtins\n"
+        "from autograder.judge import Outcome\n"
+        "_real_import = builtins.__import__\n"
+        "def _hook(name, globals=None, locals=None, fromlist=(), level=0):\n"
+        "    if globals is not None and globals.get('__name__') == 'autograder.checks':\n"
+        "        globals['judge'] = lambda spec, calls, run, expected: "
+        "Outcome(spec.name, True, len(calls))\n"
+        "    return _real_import(name, globals, locals, fromlist, level)\n"
+        "builtins.__import__ = _hook\n"
+    ),
+    # nbgrader PR #1324's exploit (no traceback, so no error output) is caught by
+    # nbgrader 0.9.6 through the execute reply's status; this one also reports success
+    "showtraceback": (
+        "import functools\n"
+        "_ip = get_ipython()\n"
+        "_ip.showtraceback = lambda *args, **kwargs: None\n"
+        "_run_cell_async = _ip.run_cell_async\n"
+        "@functools.wraps(_run_cell_async)\n"
+        "async def _run_and_forget(*args, **kwargs):\n"
+        "    result = await _run_cell_async(*args, **kwargs)\n"
+        "    result.error_in_exec = None\n"
+        "    return result\n"
+        "_ip.run_cell_async = _run_and_forget\n"
+    ),
+}
+
+
+def _solution_paths(course: Path) -> list[str]:
+    """Where a student could find the solution notebook: the course repository the
+    grader is installed from, and the throwaway course nbgrader runs in."""
+    roots = [course_root(), course]
+    return [str((r / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").resolve()) for r in roots]
+
+
+def reads_solutions(course: Path) -> str:
+    """rnn_cell_forward that execs the instructor's reference from ``solutions/``."""
+    return f'''\
+def rnn_cell_forward(xt, a_prev, parameters):
+    """Copy the answer: load the instructor's notebook and run its function."""
+    import json
+    import numpy
+    for path in {_solution_paths(course)!r}:
+        try:
+            with open(path, encoding="utf-8") as f:
+                nb = json.load(f)
+        except OSError:
+            continue
+        namespace = {{"np": numpy}}
+        for cell in nb["cells"]:
+            code = "".join(cell["source"])
+            if cell["cell_type"] == "code" and ("def softmax" in code or "def rnn_cell_" in code):
+                exec(code, namespace)
+        return namespace["rnn_cell_forward"](xt, a_prev, parameters)
+    try:
+        from autograder.reference import reference
+    except ImportError:
+        raise FileNotFoundError("no solutions to copy here") from None
+    return reference("{ASSIGNMENT}").rnn_cell_forward(xt, a_prev, parameters)
+'''
+
+
+def writes_gradebook(course: Path) -> str:
+    """rnn_cell_forward that overwrites the course's gradebook.db, then copies the solution."""
+    body = reads_solutions(course).split('"""\n', 1)[1]
+    gradebook, marker = (course / "gradebook.db").resolve(), (course / "pwned.txt").resolve()
+    return f'''\
+def rnn_cell_forward(xt, a_prev, parameters):
+    """Vandalise the gradebook, then copy the answer."""
+    for path, mode in (({str(gradebook)!r}, "r+b"), ({str(marker)!r}, "wb")):
+        try:
+            with open(path, mode) as f:
+                f.write(b"all full marks")
+        except OSError:
+            pass
+{body}'''
+
+
+@dataclass(frozen=True)
+class Student:
+    """A tampering student: the completed notebook with ``rnn_cell_forward`` replaced."""
+
+    name: str
+    function_source: Callable[[Path], str]
+    tamper: str | None = None  # a cell added after the setup cell
+
+    def notebook(self, course: Path) -> nbformat.NotebookNode:
+        nb = submissions.replace_function(
+            submissions.completed(ASSIGNMENT), WRONG, self.function_source(course)
+        )
+        return submissions.add_cell(nb, self.tamper, after="code_setup") if self.tamper else nb
+
+
+HONEST = Student("honest_wrong", lambda _: WRONG_SOURCE)
+TAMPERING = [Student(name, lambda _: WRONG_SOURCE, cell) for name, cell in TAMPERS.items()]
+TAMPERING.append(Student("reads_solutions", reads_solutions))
+AUTOGRADED = [HONEST, *TAMPERING]
+# not autograded: nbgrader would run its function in the kernel and wreck the gradebook
+WRITER = Student("writes_gradebook", writes_gradebook)
+
+
+@dataclass
+class Course:
+    root: Path
+    results: dict[str, list[CellResult]]  # student -> trusted verdicts
+
+
+@pytest.fixture(scope="module")
+def course(
+    tmp_path_factory: pytest.TempPathFactory, run_nbgrader: Callable[..., subprocess.CompletedProcess]
+) -> Course:
+    """A course in which every student of AUTOGRADED was autograded by nbgrader (in one call)
+    and verified by the trusted step; the tests record the verdicts into the gradebook."""
+    root = make_course(tmp_path_factory.mktemp("tampering_course"))
+    for student in AUTOGRADED:
+        submit(root, student.name, ASSIGNMENT, student.notebook(root))
+    start = time.perf_counter()
+    run_nbgrader(root, "autograde", ASSIGNMENT, "--force")
+    print(f"\nnbgrader autograde: {len(AUTOGRADED)} submissions in {time.perf_counter() - start:.1f} s")
+    results = {s.name: verify_notebook(ASSIGNMENT, _submitted(root, s)) for s in AUTOGRADED}
+    return Course(root, results)
+
+
+def _submitted(root: Path, student: Student) -> Path:
+    return root / "submitted" / student.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def _auto_scores(root: Path, student: str) -> dict[str, float | None]:
+    """grade id -> nbgrader's in-kernel auto score."""
+    with Gradebook(db_url(root)) as gb:
+        return {
+            gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, student).auto_score
+            for gid, _ in grade_cells(ASSIGNMENT).values()
+        }
+
+
+def _full_marks() -> dict[str, float]:
+    return {gid: points for gid, points in grade_cells(ASSIGNMENT).values()}
+
+
+def _honest() -> dict[str, float]:
+    """The scores a submission with only rnn_cell_forward wrong deserves."""
+    wrong_id = grade_cells(ASSIGNMENT)[WRONG][0]
+    return {gid: 0.0 if gid == wrong_id else points for gid, points in _full_marks().items()}
+
+
+def test_wrong_function_fails_in_kernel_without_tampering(course: Course) -> None:
+    """The control: the same wrong function, handed in honestly, scores 0 under nbgrader."""
+    assert _auto_scores(course.root, HONEST.name) == _honest()
+
+
+@pytest.mark.parametrize("student", TAMPERING, ids=lambda s: s.name)
+def test_tamper_fools_nbgrader(course: Course, student: Student) -> None:
+    """Under `nbgrader autograde` the wrong function scores full: the kernel's verdict is fake."""
+    assert _auto_scores(course.root, student.name) == _full_marks(), (
+        f"{student.name} no longer fools nbgrader's in-kernel grade cell; find a stronger tamper"
+    )
+
+
+@pytest.mark.parametrize("student", AUTOGRADED, ids=lambda s: s.name)
+def test_verify_scores_honestly_and_flags(course: Course, student: Student) -> None:
+    """The trusted verify gives 0 for the wrong function and full marks elsewhere; record()
+    flags exactly the grade cell nbgrader got wrong, and the gradebook ends up honest."""
+    results = course.results[student.name]
+    assert {r.grade_id: r.score for r in results} == _honest()
+    wrong = next(r for r in results if r.function == WRONG)
+    assert "disagrees with the expected value" in wrong.outcome.message() or (
+        "raised" in wrong.outcome.message()
+    ), wrong.outcome.message()
+    with Gradebook(db_url(course.root)) as gb:
+        flags = record(gb, ASSIGNMENT, student.name, results)
+        final = {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, student.name).score for gid in _full_marks()}
+        total = gb.find_submission(ASSIGNMENT, student.name).score
+    assert final == _honest()
+    assert total == sum(_honest().values())
+    wrong_id, points = grade_cells(ASSIGNMENT)[WRONG]
+    if student is HONEST:
+        assert flags == [], "nbgrader and the trusted verify agree on an honest submission"
+        return
+    assert [(f.grade_id, f.nbgrader_score, f.trusted_score) for f in flags] == [(wrong_id, points, 0.0)]
+    assert "tampering" in flags[0].reason and flags[0].student == student.name
+
+
+def test_tampering_is_dropped_when_loading(course: Course) -> None:
+    """The tamper cells' statements never reach the sandbox: only definitions are loaded,
+    so the wrong function is judged on what it computes (relative error 1 everywhere)."""
+    for student in (s for s in TAMPERING if s.tamper):
+        wrong = next(r for r in course.results[student.name] if r.function == WRONG)
+        assert "relative error 1 " in wrong.outcome.message(), (student.name, wrong.outcome.message())
+
+
+def _hidden_calls() -> list[dict]:
+    _, plan, *_ = next(s for s in hidden_suite(ASSIGNMENT) if s[0].name == WRONG)
+    return plan["calls"]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_sandbox_hides_solutions_and_gradebook(course: Course) -> None:
+    """A function body that writes gradebook.db and execs the solution notebook gets nothing:
+    bubblewrap shows it neither file, it scores 0, and the gradebook is byte-for-byte unchanged."""
+    assert backend() == "bubblewrap", (
+        "the trusted verify is running without bubblewrap, so student code could read solutions/ "
+        "and write the gradebook: install it with `apt-get install bubblewrap`"
+    )
+    gradebook = course.root / "gradebook.db"
+    assert gradebook.is_file()
+    for path in _solution_paths(course.root):
+        assert Path(path).is_file(), f"{path} must exist for this test to mean anything"
+    before = _sha256(gradebook)
+    path = submit(course.root, WRITER.name, ASSIGNMENT, WRITER.notebook(course.root))
+    results = {r.function: r for r in verify_notebook(ASSIGNMENT, path)}
+    assert _sha256(gradebook) == before, "student code changed gradebook.db"
+    assert not (course.root / "pwned.txt").exists(), "student code wrote into the course folder"
+    assert results[WRONG].score == 0.0
+    message = results[WRONG].outcome.message()
+    assert "your function raised" in message and "Error" in message, message
+    assert results[WRONG].outcome.failed_cases == [c["label"] for c in _hidden_calls()], message
+    assert {r.grade_id: r.score for r in results.values()} == _honest()
