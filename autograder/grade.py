@@ -327,8 +327,9 @@ def add_trusted_summary(path: Path, results: list[CellResult]) -> None:
     if failing:
         lines += ["", "What went wrong:", ""]
         for r in failing:
-            text = r.outcome.message().replace("\n", " ").replace("|", "\\|")
-            lines.append(f"- **`{r.function}`**: {text}")
+            first, *rest = r.outcome.message().splitlines()
+            lines.append(f"- **`{r.function}`**: {first}")
+            lines += [f"    {line.strip()}" for line in rest if line.strip()]  # nested list items
     nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
     nbformat.write(nb, path)
 
