@@ -505,7 +505,10 @@ def write_reports(course: Path, assignment: str, results: list[StudentResult]) -
 
 def print_summary(results: list[StudentResult], out: Path) -> None:
     broken = [r for r in results if r.status != "ok" or r.notes or r.flags]
-    print(f"\n{len(results)} graded; {len(broken)} with something to report:")
+    print(
+        f"\n{len(results)} graded; "
+        + (f"{len(broken)} with something to report:" if broken else "nothing to report.")
+    )
     for r in sorted(broken, key=lambda r: r.student):
         print(f"  {r.student} ({r.status}, {r.total:g} points)")
         for note in r.notes:

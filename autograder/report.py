@@ -72,6 +72,7 @@ def score_table(course: Path, assignments: list[str]) -> tuple[list[str], list[l
 
 def print_table(header: list[str], rows: list[list]) -> None:
     widths = [max(len(str(h)), 7) for h in header]
+    widths[0] = max([widths[0], *(len(str(row[0])) for row in rows)])
     print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
         cells = [str(row[0]).rjust(widths[0])]
