@@ -146,6 +146,14 @@ def grade_one(course: Path, assignment: str, student: str, template_db: Path, op
 
 def repair(notebook: Path, assignment: str, result: StudentResult) -> bool:
     """Fix what nbgrader cannot take; False when the file is not a notebook at all."""
+    if not notebook.exists():
+        found = sorted(p.name for p in notebook.parent.iterdir())
+        result.status = "malformed"
+        result.notes.append(
+            f"no single notebook to grade (found: {', '.join(found) or 'nothing'}); "
+            f"hand in one file named {notebook.name}"
+        )
+        return False
     try:
         nb = nbformat.reads(notebook.read_text(encoding="utf-8", errors="replace"), as_version=4)
     except Exception as exc:  # noqa: BLE001 - any parse failure means the same to the student
