@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import multiprocessing
 import os
 import resource
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -44,9 +43,10 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from autograder.course import db_url
+from autograder.course import db_url, nbgrader
 from autograder.notebook import NotebookError
 from autograder.paths import ASSIGNMENTS
+from autograder.report import students_of, write_csv
 from autograder.sandbox import Limits, backend
 from autograder.submissions import release
 from autograder.verify import (
@@ -209,7 +209,7 @@ def restore_deleted_cells(nb: nbformat.NotebookNode, assignment: str, result: St
     present = {_grade_id(c) for c in nb.cells}
     restored = False
     previous = None
-    for cell in release(assignment).cells:
+    for cell in _release_cells(assignment):
         gid = _grade_id(cell)
         meta = cell.metadata.get("nbgrader", {})
         if gid and gid not in present and meta.get("locked") and not meta.get("solution"):
@@ -230,7 +230,12 @@ def _grade_id(cell: nbformat.NotebookNode) -> str | None:
 
 
 def _cell_types(assignment: str) -> dict[str, str]:
-    return {_grade_id(c): c.cell_type for c in release(assignment).cells if _grade_id(c)}
+    return {_grade_id(c): c.cell_type for c in _release_cells(assignment) if _grade_id(c)}
+
+
+@functools.cache
+def _release_cells(assignment: str) -> list[nbformat.NotebookNode]:
+    return release(assignment).cells
 
 
 def _init_worker(opts: Options, log: Path) -> None:
@@ -300,21 +305,6 @@ def _kill_children(fired: threading.Event) -> None:
                 os.kill(int(stat.parent.name), signal.SIGKILL)
 
 
-def _nbgrader(root: Path, args: list[str], timeout: float) -> subprocess.CompletedProcess:
-    """Run an nbgrader command once, in a subprocess (for the parent's one-off steps)."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=root,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 def _last_error(run: dict | str) -> str:
     """The line of an nbgrader log that says what went wrong."""
     log = run if isinstance(run, str) else (run.get("log") or "") + "\n" + (run.get("error") or "")
@@ -357,11 +347,6 @@ def _publish(scratch: Path, course: Path, assignment: str, student: str) -> None
 # --- the parent ---------------------------------------------------------------------
 
 
-def students_of(course: Path, assignment: str) -> list[str]:
-    """Students with a folder for ``assignment`` in ``submitted/``."""
-    return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
-
-
 def state_file(course: Path, assignment: str, student: str) -> Path:
     return course / "grading" / assignment / f"{student}.json"
 
@@ -382,11 +367,7 @@ def prepare_gradebooks(course: Path, assignment: str, scratch: Path) -> Path:
             except (MissingEntry, IndexError):
                 pass
         # generate_assignment records the assignment's cells in the gradebook at url
-        run = _nbgrader(
-            scratch,
-            ["generate_assignment", assignment, "--force", f"--CourseDirectory.db_url={url}"],
-            300,
-        )
+        run = nbgrader(scratch, "generate_assignment", assignment, "--force", db_url=url, timeout=300)
         if run.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{run.stderr[-2000:]}")
     return template
@@ -482,19 +463,17 @@ def load_result(course: Path, assignment: str, student: str) -> StudentResult:
 
 def write_reports(course: Path, assignment: str, results: list[StudentResult]) -> Path:
     """grades.csv, flags.csv, nbgrader's export, a grade histogram and failure rates."""
-    import csv
-
     from autograder.plots import failure_rates, grade_histogram
 
     out = course / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)
     cells = grade_cells(assignment)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", *cells, "total", "status"])
-        for r in sorted(results, key=lambda r: r.student):
-            scores = [r.cells.get(gid, {}).get("trusted", 0.0) for gid, _ in cells.values()]
-            writer.writerow([r.student, *(f"{s:g}" for s in scores), f"{sum(scores):g}", r.status])
+    header = ["student", *cells, "total", "status"]
+    rows = []
+    for r in sorted(results, key=lambda r: r.student):
+        scores = [r.cells.get(gid, {}).get("trusted", 0.0) for gid, _ in cells.values()]
+        rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status])
+    write_csv(out / "grades.csv", header, rows)
     flags = [Flag(**f) for r in results for f in r.flags]
     flags += [Flag(r.student, assignment, "", None, r.total, note) for r in results for note in r.notes]
     write_flags(out / "flags.csv", flags)
@@ -505,7 +484,7 @@ def write_reports(course: Path, assignment: str, results: list[StudentResult]) -
         for fn, (gid, _) in cells.items()
     }
     failure_rates(out / "failure_rates.png", rates)
-    export = _nbgrader(course, ["export", f"--to={out / 'nbgrader_export.csv'}"], 300)
+    export = nbgrader(course, "export", f"--to={out / 'nbgrader_export.csv'}", timeout=300)
     if export.returncode != 0:
         print("nbgrader export failed: " + _last_error(export.stderr))
     return out
@@ -535,7 +514,7 @@ def print_summary(results: list[StudentResult], out: Path) -> None:
 def zip_collect(course: Path, assignment: str) -> None:
     """Unpack an LMS download (``downloaded/<assignment>/archive/*.zip``) into ``submitted/``
     with nbgrader's ``zip_collect`` (file names parsed by ``FileNameCollectorPlugin``)."""
-    run = _nbgrader(course, ["zip_collect", assignment, "--force"], 600)
+    run = nbgrader(course, "zip_collect", assignment, "--force", timeout=600)
     if run.returncode != 0:
         raise RuntimeError(f"nbgrader zip_collect failed:\n{run.stderr[-2000:]}")
 

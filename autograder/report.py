@@ -13,7 +13,7 @@ from autograder.verify import Flag, grade_cells, record, submission_path, verify
 
 def students_of(course: Path, assignment: str) -> list[str]:
     """Students with a submission of ``assignment`` in ``submitted/``."""
-    return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}"))
+    return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
 
 
 def verify_course(course: Path, assignment: str, students: list[str] | None = None) -> int:
