@@ -44,6 +44,7 @@ import nbformat
 from tqdm import tqdm
 
 from autograder.course import db_url, nbgrader
+from autograder.expected import hidden_vectors
 from autograder.notebook import NotebookError
 from autograder.paths import ASSIGNMENTS
 from autograder.report import students_of, write_csv
@@ -53,7 +54,6 @@ from autograder.verify import (
     CellResult,
     Flag,
     grade_cells,
-    hidden_suite,
     record,
     verify_notebook,
     write_flags,
@@ -413,7 +413,7 @@ def grade_class(
     log = course / "grading" / assignment / "workers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     if todo:
-        hidden_suite(assignment)  # computed once here; forked workers inherit it
+        hidden_vectors(assignment)  # computed once here; forked workers inherit it
     tqdm.monitor_interval = 0  # no monitor thread in a process that forks
     errors: dict[str, Exception] = {}
     with (

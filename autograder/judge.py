@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from autograder.gradcheck import rel_error
-from autograder.mistakes import CATALOG
 from autograder.runner import decode
 from autograder.specs import Spec
 
@@ -162,29 +161,55 @@ def judge_values(spec: Spec, labels: list[str], run: Run, expected: Arrays) -> O
     return outcome
 
 
-def name_mistake(outcome: Outcome, spec: Spec, calls: list[dict], run: Run, mistakes: Arrays):
-    """Name the catalogued mistake whose outputs the student's match on every failed case
-    (for ``sample``: whose draws fail in the same way)."""
+def problem_kind(text: str) -> str:
+    """What a message says, without the numbers and lines that vary: its first two parts."""
+    return ":".join(text.split(" (in ")[0].split(":")[0:2])
+
+
+def error_signature(error: str) -> str:
+    """An error without the quoted line: the same mistake raises the same words."""
+    return error.split(" (in ")[0]
+
+
+def catalogued(mistakes: Arrays) -> list[int]:
+    """Indices of the catalogued mistakes whose data ``mistakes`` holds."""
+    return sorted(
+        int(k[7:].split("/")[0]) for k in mistakes if k.startswith("mistake") and k.endswith("/name")
+    )
+
+
+def name_mistake(outcome: Outcome, spec: Spec, run: Run, mistakes: Arrays) -> None:
+    """Name the catalogued mistake that fails every failed case the student's way: the
+    same outputs, or the same wrong inputs given to a helper (for ``sample``: draws that
+    fail in the same way)."""
     if spec.kind == "distribution":
-        _name_sample_mistake(outcome, spec, mistakes)
+        _name_sample_mistake(outcome, mistakes)
         return
-    labels, expected = outcome.failed_cases, mistakes
-    for i, mistake in enumerate(CATALOG.get(spec.name, [])):
+    labels = outcome.failed_cases
+    for i in catalogued(mistakes):
         matched = False
         for label in labels:
-            keys = [output_key(label, p) for p in spec.fields]
-            keys = [k for k in keys if f"mistake{i}/{k}" in expected]
+            error = mistakes.get(f"mistake{i}/{label}/error")
+            if error is not None:  # the mistake gave a helper wrong inputs: the same ones?
+                if label not in run.errors or error_signature(run.errors[label]) != str(error):
+                    break
+                prefix = f"mistake{i}/"
+                keys = [k[len(prefix) :] for k in mistakes if k.startswith(f"{prefix}{label}/helper")]
+            else:
+                keys = [output_key(label, p) for p in spec.fields]
+                keys = [k for k in keys if f"mistake{i}/{k}" in mistakes]
             if not keys or any(
                 k not in run.outputs
-                or np.shape(run.outputs[k]) != expected[f"mistake{i}/{k}"].shape
-                or rel_error(run.outputs[k], expected[f"mistake{i}/{k}"]) > TOL
+                or np.shape(run.outputs[k]) != mistakes[f"mistake{i}/{k}"].shape
+                or rel_error(run.outputs[k], mistakes[f"mistake{i}/{k}"]) > TOL
                 for k in keys
             ):
                 break
             matched = True
         else:
             if matched:
-                outcome.mistake, outcome.hint = mistake.name, mistake.hint
+                outcome.mistake = str(mistakes[f"mistake{i}/name"])
+                outcome.hint = str(mistakes[f"mistake{i}/hint"])
                 return
 
 
@@ -280,24 +305,16 @@ def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays
     return outcome
 
 
-def _name_sample_mistake(outcome: Outcome, spec: Spec, mistakes: Arrays) -> None:
+def _name_sample_mistake(outcome: Outcome, mistakes: Arrays) -> None:
     """A mistake is named when its own draws fail in the same way (same first problem).
 
     Several mistakes can fail alike; then all of them are offered.
     """
-
-    def kind(problem: str) -> list[str]:
-        return problem.split(":")[0:2]
-
-    first = kind(outcome.problems[0])
-    alike = [
-        m
-        for i, m in enumerate(CATALOG.get(spec.name, []))
-        if kind(str(mistakes.get(f"mistake{i}/signature", ""))) == first
-    ]
+    first = problem_kind(outcome.problems[0])
+    alike = [i for i in catalogued(mistakes) if problem_kind(str(mistakes[f"mistake{i}/signature"])) == first]
     if alike:
-        outcome.mistake = " or ".join(m.name for m in alike)
-        outcome.hint = " ".join(m.hint for m in alike)
+        outcome.mistake = " or ".join(str(mistakes[f"mistake{i}/name"]) for i in alike)
+        outcome.hint = " ".join(str(mistakes[f"mistake{i}/hint"]) for i in alike)
 
 
 def judge(spec: Spec, calls: list[dict], run: Run, expected: Arrays) -> Outcome:

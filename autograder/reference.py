@@ -28,14 +28,6 @@ def defined_name(chunk: str) -> str | None:
     return node.name if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else None
 
 
-def provided_source(assignment: str, names: tuple[str, ...]) -> list[str]:
-    """Imports plus the reference definitions of ``names``: the helpers injected when
-    a graded function is run in isolation."""
-    chunks = reference_chunks(assignment)
-    imports = [c for c in chunks if isinstance(ast.parse(c).body[0], (ast.Import, ast.ImportFrom))]
-    return imports + [c for c in chunks if defined_name(c) in names]
-
-
 @functools.cache
 def mutant(assignment: str, name: str, edits: tuple[tuple[str, str], ...]) -> ModuleType:
     """The reference with each ``(old, new)`` edit applied to function ``name``.

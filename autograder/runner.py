@@ -10,6 +10,12 @@ A *plan* is JSON: a list of calls, each with encoded ``args``/``kwargs``
 the call (for functions that update a dict in place).
 Outputs are keyed ``"<call label>/out/<path>"``, e.g. ``"case0/out/2/1"`` is
 ``result[2][1]`` of call ``case0``; ``structure`` maps each path to its type.
+
+A call may also carry ``helpers``: for each course function the graded one calls
+(``rnn_cell_forward`` inside ``rnn_forward``), what the course's version returned
+for the inputs it was given. While the call runs, a ``Replay`` stands in for that
+function, so one bug costs one function's points, and no solution code is ever
+handed to the student's side: only the arrays it computed.
 """
 
 from __future__ import annotations
@@ -28,24 +34,35 @@ import numpy as np
 OUTPUT_TAIL = 2000  # characters of a failing call's stdout kept for the message
 
 
-def encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
-    """Turn arrays, tuples, dicts, generators into JSON, storing arrays in ``arrays``."""
+def encode(obj: Any, arrays: dict[str, np.ndarray], memo: dict | None = None) -> Any:
+    """Turn arrays, tuples, dicts, generators into JSON, storing arrays in ``arrays``.
+
+    With ``memo``, an array equal to one stored before is stored once (helper records
+    repeat the same parameters in every cache and every call).
+    """
     if isinstance(obj, np.ndarray):
+        content = (obj.dtype.str, obj.shape, obj.tobytes()) if memo is not None else None
+        if content is not None and content in memo:
+            return {"__nd__": memo[content]}
         key = f"a{len(arrays)}"
         arrays[key] = obj
+        if content is not None:
+            memo[content] = key
         return {"__nd__": key}
     if isinstance(obj, RngSeed):
         return {"__rng__": obj.seed}
     if isinstance(obj, tuple):
-        return {"__tuple__": [encode(v, arrays) for v in obj]}
+        return {"__tuple__": [encode(v, arrays, memo) for v in obj]}
     if isinstance(obj, list):
-        return [encode(v, arrays) for v in obj]
+        return [encode(v, arrays, memo) for v in obj]
     if isinstance(obj, dict):
-        return {"__items__": [[encode(k, arrays), encode(v, arrays)] for k, v in obj.items()]}
+        return {"__items__": [[encode(k, arrays, memo), encode(v, arrays, memo)] for k, v in obj.items()]}
     if isinstance(obj, (np.integer, np.floating)):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if isinstance(obj, np.random.Generator):
+        return None  # a helper's random state is not compared (see ``_same``)
     raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
@@ -63,6 +80,126 @@ def decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
         if "__items__" in obj:
             return {decode(k, arrays): decode(v, arrays) for k, v in obj["__items__"]}
     return obj
+
+
+class HelperInputError(Exception):
+    """A graded function passed a helper inputs the course's version never received;
+    ``arguments`` holds what it passed (compared with the catalogued mistakes' calls)."""
+
+    def __init__(self, message: str, arguments: dict) -> None:
+        super().__init__(message)
+        self.arguments = arguments
+
+
+# How close a helper's inputs must be to the recorded ones: the judge's tolerance
+# (judge.TOL, the same norm-wise relative error), so a correct function computing in
+# float32 or in another order still gets its helper's answers, a wrong input does not.
+REPLAY_TOL = 1e-5
+
+
+def _same(recorded: Any, actual: Any) -> bool:
+    """Whether ``actual`` equals the decoded ``recorded`` value (arrays up to REPLAY_TOL)."""
+    if isinstance(recorded, np.ndarray):
+        if isinstance(actual, (list, float, int, np.number)):
+            actual = np.asarray(actual)
+        if not isinstance(actual, np.ndarray) or actual.shape != recorded.shape:
+            return False
+        if not np.issubdtype(actual.dtype, np.number) or not np.issubdtype(recorded.dtype, np.number):
+            return bool(np.array_equal(actual, recorded))
+        a, r = actual.astype(np.float64), recorded.astype(np.float64)
+        return bool(np.linalg.norm(a - r) <= REPLAY_TOL * (np.linalg.norm(a) + np.linalg.norm(r)))
+    if isinstance(recorded, (tuple, list)):
+        return (
+            isinstance(actual, (tuple, list))
+            and len(actual) == len(recorded)
+            and all(_same(r, a) for r, a in zip(recorded, actual, strict=True))
+        )
+    if isinstance(recorded, dict):
+        return (
+            isinstance(actual, dict)
+            and set(actual) == set(recorded)
+            and all(_same(v, actual[k]) for k, v in recorded.items())
+        )
+    if isinstance(recorded, float):
+        return isinstance(actual, (int, float, np.number)) and abs(actual - recorded) <= REPLAY_TOL * (
+            abs(actual) + abs(recorded)
+        )
+    return recorded == actual or recorded is None and isinstance(actual, np.random.Generator)
+
+
+def _update_in_place(target: Any, after: Any) -> None:
+    """Copy the recorded post-call state of mutable arguments into the caller's objects."""
+    if isinstance(target, dict) and isinstance(after, dict):
+        for k, v in after.items():
+            if (
+                isinstance(target.get(k), np.ndarray)
+                and isinstance(v, np.ndarray)
+                and target[k].shape == v.shape
+            ):
+                target[k][...] = v
+            else:
+                target[k] = v
+    elif isinstance(target, list) and isinstance(after, list) and len(target) == len(after):
+        target[:] = after
+    elif isinstance(target, np.ndarray) and isinstance(after, np.ndarray) and target.shape == after.shape:
+        target[...] = after
+
+
+class Replay:
+    """Stands in for a course function: returns what the course's version returned for the
+    same inputs, and applies the same changes to mutable arguments.
+
+    A record holds the call's arguments by parameter name (defaults applied), the state
+    of each argument the call changed, and the return value, all encoded.
+    """
+
+    def __init__(self, name: str, records: list[dict], arrays: dict[str, np.ndarray]) -> None:
+        self.__name__ = name
+        self._records = records
+        self._arrays = arrays
+        self._calls = 0
+
+    def _bind(self, rec: dict, args: tuple, kwargs: dict) -> dict | None:
+        """The call's arguments by name, defaults filled in as the function's own."""
+        params = rec["params"]
+        if len(args) > len(params) or set(kwargs) - set(params):
+            return None
+        bound = dict(zip(params, args, strict=False))
+        if set(bound) & set(kwargs):
+            return None
+        defaults = decode(rec["defaults"], self._arrays)
+        bound = {**defaults, **bound, **kwargs}
+        return bound if set(bound) == set(params) else None
+
+    def _differs(self, rec: dict, bound: dict) -> list[str]:
+        recorded = decode(rec["args"], self._arrays)
+        return [k for k, v in bound.items() if not _same(recorded[k], v)]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._calls += 1
+        n = len(self._records)
+        order = [(self._calls - 1) % n, *range(n)] if n else []  # the usual order first
+        for i in order:
+            rec = self._records[i]
+            bound = self._bind(rec, args, kwargs)
+            if bound is not None and not self._differs(rec, bound):
+                after = decode(rec["after"], self._arrays)
+                for k, state in after.items():
+                    if state is not None and k in bound:
+                        _update_in_place(bound[k], state)
+                return decode(rec["out"], self._arrays)
+        which, bound = ": its arguments do not match", None
+        if n:
+            rec = self._records[min(self._calls, n) - 1]
+            bound = self._bind(rec, args, kwargs)
+            names = self._differs(rec, bound) if bound is not None else []
+            if names:
+                which = f": {', '.join(names)} differ{'s' if len(names) == 1 else ''} from"
+        raise HelperInputError(
+            f"call {self._calls} to {self.__name__}{which} what the course's version passes at that "
+            f"point; check the arguments you give {self.__name__}",
+            bound if bound is not None else {"args": list(args), "kwargs": kwargs},
+        )
 
 
 class RngSeed:
@@ -122,6 +259,26 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+@contextlib.contextmanager
+def replayed_helpers(fn: Callable[..., Any], helpers: dict[str, list[dict]], arrays: dict[str, np.ndarray]):
+    """While the block runs, the helpers ``fn`` calls by name are ``Replay`` stand-ins."""
+    namespace = getattr(fn, "__globals__", None)
+    if not helpers or namespace is None:
+        yield
+        return
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in helpers}
+    namespace.update({name: Replay(name, records, arrays) for name, records in helpers.items()})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
 def run_plan(fn: Callable[..., Any], plan: dict, arrays: dict[str, np.ndarray]):
     """Run every call of ``plan``; return ``(outputs, structure, errors, stdout_tail)``.
 
@@ -136,7 +293,12 @@ def run_plan(fn: Callable[..., Any], plan: dict, arrays: dict[str, np.ndarray]):
         label = call["label"]
         captured = io.StringIO()
         try:
-            with contextlib.redirect_stdout(captured), warnings.catch_warnings(), np.errstate(all="ignore"):
+            with (
+                contextlib.redirect_stdout(captured),
+                warnings.catch_warnings(),
+                np.errstate(all="ignore"),
+                replayed_helpers(fn, call.get("helpers", {}), arrays),
+            ):
                 warnings.simplefilter("ignore")
                 results = []
                 args = decode(call["args"], arrays)
@@ -154,6 +316,9 @@ def run_plan(fn: Callable[..., Any], plan: dict, arrays: dict[str, np.ndarray]):
             if isinstance(exc, KeyboardInterrupt):
                 raise
             errors[label] = describe_error(exc)
+            if isinstance(exc, HelperInputError):  # what it passed, to recognise a known mistake
+                with contextlib.suppress(Exception):
+                    flatten(exc.arguments, f"{label}/helper", outputs, structure)
         text = captured.getvalue()
         if text:
             tails[label] = text[-OUTPUT_TAIL:]

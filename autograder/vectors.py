@@ -6,16 +6,13 @@ them and fails if they drift from the reference (``vectors --check`` does the sa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from autograder.checks import expected_data, make_plan, mistake_data
+from autograder.expected import suite_vectors
 from autograder.gradcheck import rel_error
 from autograder.paths import vectors_file
-from autograder.reference import reference
-from autograder.specs import specs_for
 
 Arrays = dict[str, np.ndarray]
 
@@ -32,16 +29,7 @@ SYNC_RTOL_NUMERICAL = 1e-7
 
 def build_vectors(assignment: str) -> Arrays:
     """Plan, inputs, expected outputs and mistake outputs of every public case."""
-    ref = reference(assignment)
-    data: Arrays = {}
-    for spec in specs_for(assignment):
-        plan, arrays = make_plan(spec, False, ref)
-        expected = expected_data(spec, False, plan, arrays)
-        expected.update(mistake_data(spec, plan, arrays, expected))
-        data[f"{spec.name}::plan"] = np.array(json.dumps(plan))
-        data.update({f"{spec.name}::in::{k}": v for k, v in arrays.items()})
-        data.update({f"{spec.name}::exp::{k}": v for k, v in expected.items()})
-    return data
+    return suite_vectors(assignment, hidden=False)
 
 
 def load_committed(assignment: str) -> Arrays:

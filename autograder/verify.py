@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.checks import expected_data, make_plan, verdict
+from autograder.checks import verdict
+from autograder.expected import hidden_suite
 from autograder.judge import Outcome
 from autograder.notebook import NotebookError, definitions, read_notebook
-from autograder.paths import solution_notebook
-from autograder.reference import provided_source, reference
+from autograder.paths import release_notebook, solution_notebook
+from autograder.reference import defined_name
 from autograder.sandbox import Limits, Task, run_functions
-from autograder.specs import specs_for
+from autograder.specs import SPECS
 
 
 @dataclass
@@ -65,24 +66,14 @@ def grade_cells(assignment: str) -> dict[str, tuple[str, float]]:
 
 
 @functools.cache
-def hidden_suite(assignment: str) -> tuple[tuple, ...]:
-    """(spec, plan, arrays, expected, injected helpers, mistakes cache) per function:
-    the same hidden inputs for every submission, so computed once per process."""
-    ref = reference(assignment)
-    suite = []
-    for spec in specs_for(assignment):
-        plan, arrays = make_plan(spec, True, ref)
-        suite.append(
-            (
-                spec,
-                plan,
-                arrays,
-                expected_data(spec, True, plan, arrays),
-                provided_source(assignment, spec.deps),
-                {},
-            )
-        )
-    return tuple(suite)
+def provided_source(assignment: str, names: tuple[str, ...]) -> list[str]:
+    """Imports plus the release's own definitions of the provided (ungraded) helpers in
+    ``names``: public code, run in the sandbox after the student's so the graded function
+    calls the course's versions. Graded helpers are replayed instead (``runner.Replay``)."""
+    chunks = definitions(read_notebook(release_notebook(assignment)))
+    imports = [c for c in chunks if defined_name(c) is None and c.lstrip().startswith(("import", "from"))]
+    wanted = {n for n in names if n not in SPECS}
+    return imports + [c for c in chunks if defined_name(c) in wanted]
 
 
 def verify_notebook(assignment: str, path: str | Path, limits: Limits = Limits()) -> list[CellResult]:
@@ -96,11 +87,14 @@ def verify_notebook(assignment: str, path: str | Path, limits: Limits = Limits()
             CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [str(exc)]))
             for spec, *_ in suite
         ]
-    tasks = [Task(spec.name, plan, arrays, inject) for spec, plan, arrays, _, inject, _ in suite]
+    tasks = [
+        Task(spec.name, plan, arrays, provided_source(assignment, spec.deps))
+        for spec, plan, arrays, _ in suite
+    ]
     runs = run_functions(source, tasks, limits)
     return [
-        CellResult(spec.name, *cells[spec.name], verdict(spec, plan, arrays, run, expected, mistakes))
-        for (spec, plan, arrays, expected, _, mistakes), run in zip(suite, runs, strict=True)
+        CellResult(spec.name, *cells[spec.name], verdict(spec, plan, run, expected))
+        for (spec, plan, _, expected), run in zip(suite, runs, strict=True)
     ]
 
 

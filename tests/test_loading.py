@@ -8,7 +8,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.checks import make_plan
+from autograder.expected import make_plan
 from autograder.notebook import NotebookError, definitions, read_notebook
 from autograder.reference import reference
 from autograder.specs import SPECS

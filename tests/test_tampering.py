@@ -32,9 +32,10 @@ from nbgrader.api import Gradebook
 
 from autograder import submissions
 from autograder.course import db_url, make_course, submit
+from autograder.expected import hidden_suite
 from autograder.paths import course_root
 from autograder.sandbox import backend
-from autograder.verify import CellResult, grade_cells, hidden_suite, record, verify_notebook
+from autograder.verify import CellResult, grade_cells, record, verify_notebook
 
 pytestmark = pytest.mark.xdist_group("tampering")
 

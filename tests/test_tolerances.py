@@ -22,13 +22,12 @@ import numpy as np
 import pytest
 from variants import VALUE_VARIANTS, Variant
 
-from autograder.checks import mistake_data
+from autograder.expected import hidden_suite, mistake_data
 from autograder.gradcheck import rel_error
 from autograder.judge import TOL, output_key
 from autograder.mistakes import CATALOG
 from autograder.runner import run_plan
 from autograder.specs import SPECS
-from autograder.verify import hidden_suite
 
 MARGIN = 10
 Arrays = dict[str, np.ndarray]
@@ -37,7 +36,7 @@ Arrays = dict[str, np.ndarray]
 @functools.cache
 def hidden(name: str) -> tuple[dict, Arrays, Arrays]:
     """(plan, input arrays, expected data) of ``name``'s hidden cases, as verify uses them."""
-    for spec, plan, arrays, expected, _, _ in hidden_suite(SPECS[name].assignment):
+    for spec, plan, arrays, expected in hidden_suite(SPECS[name].assignment):
         if spec.name == name:
             return plan, arrays, expected
     raise KeyError(name)

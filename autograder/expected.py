@@ -1,0 +1,198 @@
+"""What the checks compare against, computed from the reference (instructor side only).
+
+For each graded function and each of its public or hidden cases: the inputs, the
+reference's outputs, the numerical gradients (or, for ``sample``, the model's
+distributions), the outputs of every catalogued mistake with its name and hint,
+and the *helper records*: what the course's version of each graded function it
+calls returned for the inputs it was given (see ``runner.Replay``).
+
+The result is plain data. The public part is committed as ``autograder/vectors/``;
+the hidden part is computed at grading time by the trusted parent and handed,
+read-only, to the sandbox. Nothing here ever runs next to student code.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import json
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import quiet, split_vectors
+from autograder.judge import Run, error_signature, judge, output_key
+from autograder.mistakes import CATALOG
+from autograder.reference import mutant, reference
+from autograder.runner import _same, decode, encode, run_plan
+from autograder.specs import SPECS, Spec, specs_for
+
+Arrays = dict[str, np.ndarray]
+
+
+def make_plan(spec: Spec, hidden: bool, ref: ModuleType | None) -> tuple[dict, Arrays]:
+    """The encoded calls and their input arrays for ``spec``'s public or hidden cases."""
+    arrays: Arrays = {}
+    calls = []
+    for case in spec.cases(hidden):
+        call = case.call(ref)
+        calls.append({**call, "args": encode(call["args"], arrays), "kwargs": encode(call["kwargs"], arrays)})
+    return {"calls": calls}, arrays
+
+
+def graded_helpers(spec: Spec) -> list[str]:
+    """The graded functions ``spec``'s function may call: replayed, never shipped."""
+    return [d for d in spec.deps if d in SPECS]
+
+
+def record_helpers(spec: Spec, plan: dict, arrays: Arrays) -> None:
+    """Run the reference on every call of ``plan`` and store, in each call, what its
+    graded helpers received and returned (``call["helpers"]``)."""
+    names = graded_helpers(spec)
+    if not names:
+        return
+    ref = reference(spec.assignment)
+    memo: dict = {}
+    for call in plan["calls"]:
+        records: dict[str, list[dict]] = {name: [] for name in names}
+        originals = {name: getattr(ref, name) for name in names}
+
+        def recorder(name: str, real: Callable[..., Any], records: dict = records) -> Callable[..., Any]:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                signature = inspect.signature(real)
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                before = copy.deepcopy(dict(bound.arguments))
+                out = real(*args, **kwargs)
+                changed = {
+                    k: None if _same(before[k], v) else copy.deepcopy(v) for k, v in bound.arguments.items()
+                }
+                records[name].append(
+                    {
+                        "params": list(bound.arguments),
+                        "defaults": encode(
+                            {
+                                k: p.default
+                                for k, p in signature.parameters.items()
+                                if p.default is not inspect.Parameter.empty
+                            },
+                            arrays,
+                            memo,
+                        ),
+                        "args": encode(before, arrays, memo),
+                        "after": encode(changed, arrays, memo),
+                        "out": encode(copy.deepcopy(out), arrays, memo),
+                    }
+                )
+                return out
+
+            return wrapper
+
+        try:
+            for name, real in originals.items():
+                setattr(ref, name, recorder(name, real))
+            with quiet():
+                fn = getattr(ref, spec.name)
+                fn(*decode(call["args"], arrays), **decode(call.get("kwargs", {}), arrays))
+        finally:
+            for name, real in originals.items():
+                setattr(ref, name, real)
+        call["helpers"] = {name: recs for name, recs in records.items() if recs}
+
+
+def expected_data(spec: Spec, hidden: bool, plan: dict, arrays: Arrays) -> Arrays:
+    """Everything the judge compares against, computed from the reference alone:
+    its outputs and the numerical gradients (or, for ``sample``, its distributions)."""
+    ref = reference(spec.assignment)
+    expected: Arrays = {}
+    with quiet():
+        if spec.kind == "distribution":
+            _sample_tables(plan, arrays, ref, expected)
+        else:
+            outputs, _, errors, _ = run_plan(getattr(ref, spec.name), plan, arrays)
+            if errors:
+                raise RuntimeError(f"the reference {spec.name} failed: {errors}")
+            expected.update(_fields_only(spec, outputs))
+            for case in spec.cases(hidden):
+                if case.numerical:
+                    for path, grad in case.numerical(ref).items():
+                        expected[f"num/{case.label}/out/{path}"] = grad
+    return expected
+
+
+def _fields_only(spec: Spec, outputs: Arrays) -> Arrays:
+    """The outputs the judge compares (``spec.fields``), without caches and the like."""
+    keys = {output_key(c, p) for c in {k.split("/")[0] for k in outputs} for p in spec.fields}
+    return {k: v for k, v in outputs.items() if k in keys}
+
+
+def mistake_data(spec: Spec, plan: dict, arrays: Arrays, expected: Arrays) -> Arrays:
+    """Name, hint and outputs of every catalogued mistake on the same inputs (for the hints).
+
+    A mistake that feeds a helper the wrong inputs stops there (the replayed helper
+    knows only the right ones); its signature is then that error.
+    """
+    data: Arrays = {}
+    with quiet():
+        for i, mistake in enumerate(CATALOG.get(spec.name, [])):
+            data[f"mistake{i}/name"] = np.array(mistake.name)
+            data[f"mistake{i}/hint"] = np.array(mistake.hint)
+            mut = getattr(mutant(spec.assignment, spec.name, mistake.edits), spec.name)
+            outputs, structure, errors, _ = run_plan(mut, plan, arrays)
+            if spec.kind == "distribution":
+                outcome = judge(spec, plan["calls"], Run(outputs, structure, errors), expected)
+                data[f"mistake{i}/signature"] = np.array(outcome.problems[:1] or [""])[0]
+            else:
+                data.update({f"mistake{i}/{k}": v for k, v in _fields_only(spec, outputs).items()})
+                for label, error in errors.items():
+                    data[f"mistake{i}/{label}/error"] = np.array(error_signature(error))
+                    helper = {k: v for k, v in outputs.items() if k.startswith(f"{label}/helper")}
+                    data.update({f"mistake{i}/{k}": v for k, v in helper.items()})
+    return data
+
+
+def _sample_tables(plan: dict, arrays: Arrays, ref: ModuleType, expected: Arrays) -> None:
+    """The model's next-character distribution after every prefix of 0-2 characters."""
+    for call in plan["calls"]:
+        parameters, char_to_ix = decode(call["args"], arrays)[:2]
+        vocab = len(char_to_ix)
+        n_a = parameters["Waa"].shape[0]
+        prefixes: list[list[int]] = [[]]
+        prefixes += [[i] for i in range(vocab - 1)]
+        prefixes += [[i, j] for i in range(vocab - 1) for j in range(vocab - 1)]
+        for prefix in prefixes:
+            x = ref.one_hot([None] + prefix, vocab)
+            y_pred = ref.rnn_forward(x, np.zeros((n_a, 1)), parameters)[1]
+            expected[f"probs/{call['label']}/" + "-".join(map(str, prefix))] = y_pred[:, 0, -1]
+
+
+def suite_vectors(assignment: str, hidden: bool) -> Arrays:
+    """Plan (with helper records for the hidden cases), inputs, expected outputs and
+    mistakes of every graded function of ``assignment``, as one flat dict of arrays."""
+    ref = reference(assignment)
+    data: Arrays = {}
+    for spec in specs_for(assignment):
+        plan, arrays = make_plan(spec, hidden, ref)
+        if hidden:
+            record_helpers(spec, plan, arrays)
+        expected = expected_data(spec, hidden, plan, arrays)
+        expected.update(mistake_data(spec, plan, arrays, expected))
+        data[f"{spec.name}::plan"] = np.array(json.dumps(plan))
+        data.update({f"{spec.name}::in::{k}": v for k, v in arrays.items()})
+        data.update({f"{spec.name}::exp::{k}": v for k, v in expected.items()})
+    return data
+
+
+@functools.cache
+def hidden_vectors(assignment: str) -> Arrays:
+    """The hidden cases of ``assignment``: the same for every submission, computed once."""
+    return suite_vectors(assignment, hidden=True)
+
+
+def hidden_suite(assignment: str) -> list[tuple[Spec, dict, Arrays, Arrays]]:
+    """(spec, plan, arrays, expected) of each graded function's hidden cases."""
+    data = hidden_vectors(assignment)
+    return [(spec, *split_vectors(spec, data)) for spec in specs_for(assignment)]
