@@ -75,7 +75,7 @@ def load_vectors(spec: Spec, hidden: bool = False) -> tuple[dict, Arrays, Arrays
             ) from None
         return split_vectors(spec, hidden_vectors(spec.assignment))
     with np.load(path, allow_pickle=False) as data:
-        return split_vectors(spec, {k: data[k] for k in data.files})
+        return split_vectors(spec, {k: data[k] for k in data.files if k.startswith(f"{spec.name}::")})
 
 
 def evaluate(name: str, fn: Callable[..., Any], hidden: bool = False) -> Outcome:

@@ -41,14 +41,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from tqdm import tqdm
 
+from autograder.checks import HIDDEN_ENV
 from autograder.course import db_url, nbgrader
 from autograder.expected import hidden_vectors
 from autograder.notebook import NotebookError
 from autograder.paths import ASSIGNMENTS
 from autograder.report import students_of, write_csv
-from autograder.sandbox import Limits, backend
+from autograder.sandbox import KernelSandbox, Limits, backend, sandboxed_kernel_manager, student_library
 from autograder.submissions import release
 from autograder.verify import (
     CellResult,
@@ -70,6 +72,7 @@ class Options:
     notebook_timeout: int = 600  # seconds for the whole autograde of one notebook
     memory_mb: int = 4096  # address space of nbgrader and of the kernel it starts
     function_timeout: float = 20.0  # seconds per graded function in the trusted verify
+    unsafe_no_sandbox: bool = False  # run student code without bubblewrap (said in every report)
 
 
 @dataclass
@@ -78,7 +81,9 @@ class StudentResult:
 
     student: str
     assignment: str
-    status: str = "ok"  # ok | malformed | kernel-crash | timeout | nbgrader-error
+    # ok | malformed | kernel-crash (the student's code killed it) | timeout | nbgrader-error
+    # | grader-error (the grader failed, e.g. the kernel did not start; regrade)
+    status: str = "ok"
     notes: list[str] = field(default_factory=list)  # one line each for the report
     cells: dict[str, dict] = field(default_factory=dict)  # grade_id -> auto/trusted/problem
     flags: list[dict] = field(default_factory=list)
@@ -93,8 +98,18 @@ class StudentResult:
 # --- the worker ---------------------------------------------------------------------
 
 
-def grade_one(course: Path, assignment: str, student: str, template_db: Path, opts: Options) -> StudentResult:
-    """Grade one submission in a scratch course; never raises for a bad submission."""
+def grade_one(
+    course: Path,
+    assignment: str,
+    student: str,
+    template_db: Path,
+    opts: Options,
+    kernel: KernelSandbox | None = None,
+) -> StudentResult:
+    """Grade one submission in a scratch course; never raises for a bad submission.
+
+    ``kernel`` contains the notebook's kernel (None only with ``--unsafe-no-sandbox``).
+    """
     start = time.perf_counter()
     result = StudentResult(student, assignment)
     with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp:
@@ -109,7 +124,7 @@ def grade_one(course: Path, assignment: str, student: str, template_db: Path, op
             if len(others) == 1:
                 result.notes.append(f"the notebook was handed in as {others[0].name}; graded as such")
                 others[0].rename(notebook)
-        api = _nbgrader_api(scratch, opts)
+        api = _nbgrader_api(scratch, opts, kernel)
         mark = time.perf_counter()
         if repair(notebook, assignment, result):
             autograde(api, assignment, student, opts, result)
@@ -251,9 +266,10 @@ def _init_worker(opts: Options, log: Path) -> None:
     os.dup2(fd, 2)
 
 
-def _nbgrader_api(root: Path, opts: Options):
+def _nbgrader_api(root: Path, opts: Options, kernel: KernelSandbox | None = None):
     """nbgrader's Python API on the course at ``root``: in-process, so a worker imports
-    nbgrader once (a few seconds) instead of once per command."""
+    nbgrader once (a few seconds) instead of once per command. With ``kernel``, every
+    notebook runs in that sandbox."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
@@ -261,20 +277,33 @@ def _nbgrader_api(root: Path, opts: Options):
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.Execute.timeout = opts.cell_timeout
     config.ExecutePreprocessor.timeout = opts.cell_timeout
+    if kernel is not None:
+        config.Execute.kernel_manager_class = sandboxed_kernel_manager(kernel)
     return NbGraderAPI(coursedir=CourseDirectory(config=config, root=str(root)), config=config)
 
 
 def autograde(api, assignment: str, student: str, opts: Options, result: StudentResult) -> None:
     """``nbgrader autograde`` of one student; a watchdog stops a notebook that runs too long."""
-    fired = threading.Event()
-    watchdog = threading.Timer(opts.notebook_timeout, _kill_children, args=(fired,))
-    watchdog.start()
-    try:
-        run = api.autograde(assignment, student, force=True, create=True)
-    finally:
-        watchdog.cancel()
-    log = (run.get("log") or "") + (run.get("error") or "")
-    if fired.is_set():
+    for _attempt in range(2):
+        fired = threading.Event()
+        watchdog = threading.Timer(opts.notebook_timeout, _kill_children, args=(fired,))
+        watchdog.start()
+        try:
+            run = api.autograde(assignment, student, force=True, create=True)
+        finally:
+            watchdog.cancel()
+        log = (run.get("log") or "") + (run.get("error") or "")
+        # No student code runs before the kernel has answered: a kernel that dies or stays
+        # silent at start-up is the grader's problem (a busy machine, a sandbox failure).
+        if not any(words in log for words in STARTUP_FAILURES) or fired.is_set():
+            break
+    if any(words in log for words in STARTUP_FAILURES) and not fired.is_set():
+        result.status = "grader-error"
+        result.notes.append(
+            "the grading kernel could not be started (twice); this is not the student's doing: "
+            "regrade with --force --student " + student + ". nbgrader said: " + _last_error(run)
+        )
+    elif fired.is_set():
         result.status = "timeout"
         result.notes.append(f"the notebook ran longer than {opts.notebook_timeout} s and was stopped")
     elif "DeadKernelError" in log or "kernel died" in log.lower():
@@ -289,6 +318,9 @@ def autograde(api, assignment: str, student: str, opts: Options, result: Student
     elif not run["success"]:
         result.status = "nbgrader-error"
         result.notes.append("nbgrader could not autograde it: " + _last_error(run))
+
+
+STARTUP_FAILURES = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
 
 
 def _kill_children(fired: threading.Event) -> None:
@@ -351,11 +383,40 @@ def state_file(course: Path, assignment: str, student: str) -> Path:
     return course / "grading" / assignment / f"{student}.json"
 
 
+def require_sandbox(unsafe: bool) -> None:
+    """Fail closed: no student code runs without bubblewrap unless asked for in so many words."""
+    if backend() != "bubblewrap" and not unsafe:
+        raise SystemExit(
+            "Refusing to run student code: bubblewrap is not working here, so a submission could read "
+            "solutions/ and rewrite the gradebook. Install it (`apt-get install bubblewrap`) or enable "
+            "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1); "
+            "--unsafe-no-sandbox grades anyway and says so in the reports."
+        )
+
+
+def sandbox_label(unsafe: bool) -> str:
+    return "NONE (--unsafe-no-sandbox)" if unsafe and backend() != "bubblewrap" else backend()
+
+
+def kernel_sandbox(assignment: str, folder: Path, opts: Options) -> KernelSandbox | None:
+    """Write what a submission's kernel may read (the student side of the package, the
+    course data, the hidden cases) to ``folder``; None when grading without a sandbox,
+    where the unsandboxed kernels find the hidden cases through the environment."""
+    hidden = folder / "hidden"
+    hidden.mkdir()
+    np.savez(hidden / f"{assignment}.npz", **hidden_vectors(assignment))
+    if backend() != "bubblewrap":
+        os.environ[HIDDEN_ENV] = str(hidden)
+        return None
+    return KernelSandbox(student_library(folder / "library"), hidden, opts.memory_mb * 1024**2)
+
+
 def prepare_gradebooks(course: Path, assignment: str, scratch: Path) -> Path:
     """Make sure the course gradebook knows the assignment; return a template gradebook
     holding the assignment only (each worker starts from a copy of it)."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    scratch.mkdir(parents=True, exist_ok=True)
     shutil.copy(course / "nbgrader_config.py", scratch / "nbgrader_config.py")
     os.symlink(course / "solutions", scratch / "solutions")
     template = scratch / "gradebook.db"
@@ -404,11 +465,12 @@ def grade_class(
     """Grade every submission of ``assignment`` not graded yet (all of them with ``force``);
     return the results of every student graded so far."""
     course = course.resolve()
+    require_sandbox(opts.unsafe_no_sandbox)
     everyone = students or students_of(course, assignment)
     todo = [s for s in everyone if opts.force or not state_file(course, assignment, s).exists()]
     print(
         f"Grading {assignment}: {len(everyone)} submission(s), {len(everyone) - len(todo)} already graded, "
-        f"{opts.workers} worker(s), sandbox: {backend()}"
+        f"{opts.workers} worker(s), sandbox: {sandbox_label(opts.unsafe_no_sandbox)}"
     )
     log = course / "grading" / assignment / "workers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -420,7 +482,8 @@ def grade_class(
         tempfile.TemporaryDirectory(prefix="grade-template-") as tmp,
         tqdm(total=len(todo), unit="nb", desc=assignment, dynamic_ncols=True) as bar,
     ):
-        template = prepare_gradebooks(course, assignment, Path(tmp))
+        template = prepare_gradebooks(course, assignment, Path(tmp) / "template")
+        kernel = kernel_sandbox(assignment, Path(tmp), opts) if todo else None
         failed = 0
         # A worker that dies takes its pool down; the second round retries, in a new
         # pool, what was lost. A student still failing is reported and left ungraded.
@@ -433,7 +496,9 @@ def grade_class(
                 initializer=_init_worker,
                 initargs=(opts, log),
             ) as pool:
-                futures = {pool.submit(grade_one, course, assignment, s, template, opts): s for s in todo}
+                futures = {
+                    pool.submit(grade_one, course, assignment, s, template, opts, kernel): s for s in todo
+                }
                 for future in as_completed(futures):
                     try:
                         result = future.result()

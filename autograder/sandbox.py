@@ -11,6 +11,7 @@ which is why ``backend()`` reports which one is in use.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -72,24 +73,22 @@ def _python_dirs() -> list[str]:
     return sorted(p for p in paths if Path(p).exists() and not Path(p).is_relative_to(root))
 
 
-def _bwrap_prefix(job_dir: Path) -> list[str]:
-    args = [
-        "bwrap",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--tmpfs",
-        "/tmp",
-    ]
-    for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives"):
+def _bwrap_base(new_session: bool = True, tmp_bytes: int | None = None) -> list[str]:
+    """No network, no IPC, own PID namespace, dies with its parent; the system and the
+    Python installation read-only, an empty /tmp; nothing of the course."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent", *(["--new-session"] if new_session else [])]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += [*(["--size", str(tmp_bytes)] if tmp_bytes else []), "--tmpfs", "/tmp"]
+    for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", "/etc/fonts"):
         if Path(system_dir).exists():
             args += ["--ro-bind", system_dir, system_dir]
     for path in _python_dirs():
         args += ["--ro-bind", path, path]
+    return args
+
+
+def _bwrap_prefix(job_dir: Path) -> list[str]:
+    args = _bwrap_base()
     args += [
         "--bind",
         str(job_dir),
@@ -260,3 +259,110 @@ def _exit_reason(status: int | None) -> str:
     return (
         f"exited with code {os.WEXITSTATUS(status)} before returning (os._exit or sys.exit in your function?)"
     )
+
+
+# --- the student's kernel -------------------------------------------------------------
+
+# What a notebook may import from the course package: the check library, which holds no
+# solution (no reference, no mistake catalogue, nothing that reads solutions/).
+STUDENT_SIDE = ("__init__.py", "checks.py", "judge.py", "runner.py", "gradcheck.py", "paths.py", "specs.py")
+
+
+def student_library(dest: Path) -> Path:
+    """Copy the student side of the package (and the course data) to ``dest``: the only
+    course code a sandboxed kernel can import. Returns the folder to put on ``sys.path``."""
+    package = Path(__file__).resolve().parent
+    (dest / "autograder" / "vectors").mkdir(parents=True, exist_ok=True)
+    for name in STUDENT_SIDE:
+        shutil.copy(package / name, dest / "autograder" / name)
+    for npz in (package / "vectors").glob("*.npz"):
+        shutil.copy(npz, dest / "autograder" / "vectors" / npz.name)
+    data = package.parent / "data"
+    if data.is_dir():
+        shutil.copytree(data, dest / "data", dirs_exist_ok=True)
+    return dest
+
+
+class KernelSandbox:
+    """How the grading kernel of one submission is contained (see ``SandboxedKernelManager``)."""
+
+    def __init__(
+        self, library: Path, hidden: Path, memory_bytes: int, disk_bytes: int = 256 * 1024**2
+    ) -> None:
+        self.library, self.hidden = library, hidden
+        self.memory_bytes, self.disk_bytes = memory_bytes, disk_bytes
+
+    def command(self, connection_file: str, argv_tail: list[str]) -> list[str]:
+        """bwrap + python starting ipykernel: writable only two size-limited tmpfs (the
+        home folder and the kernel's sockets), the library and hidden cases read-only."""
+        home = "/home/student"
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": home,
+            "PYTHONHASHSEED": "0",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": f"{home}/.matplotlib",
+            "IPYTHONDIR": f"{home}/.ipython",
+            "JUPYTER_RUNTIME_DIR": "/run/kernel",
+            "PYTHONWARNINGS": "ignore",
+            "AUTOGRADER_HIDDEN_VECTORS": "/grader/hidden",
+        }
+        args = _bwrap_base(new_session=False, tmp_bytes=self.disk_bytes)
+        args += ["--ro-bind", str(self.library), str(self.library)]
+        args += ["--ro-bind", str(self.hidden), "/grader/hidden"]
+        args += ["--tmpfs", "/run", "--ro-bind", connection_file, "/run/connection.json"]
+        args += ["--size", str(1024**2), "--tmpfs", "/run/kernel"]
+        args += ["--size", str(self.disk_bytes), "--tmpfs", home, "--chdir", home, "--clearenv"]
+        args += [a for k, v in env.items() for a in ("--setenv", k, v)]
+        paths = [str(self.library), *sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})]
+        code = (
+            "import resource, sys; "
+            f"sys.path[:0] = {paths!r}; "
+            f"[resource.setrlimit(r, (v, v)) for r, v in (({resource.RLIMIT_AS}, {self.memory_bytes}), "
+            f"({resource.RLIMIT_FSIZE}, {64 * 1024**2}), ({resource.RLIMIT_CORE}, 0))]; "
+            "sys.argv = ['ipykernel'] + sys.argv[1:]; "
+            "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
+        )
+        return [*args, sys.executable, "-I", "-S", "-c", code, "-f", "/run/connection.json", *argv_tail]
+
+
+def sandboxed_kernel_manager(sandbox: KernelSandbox):
+    """An ``AsyncKernelManager`` class whose kernels run in ``sandbox`` (for nbclient's
+    ``kernel_manager_class``): IPC sockets on the sandbox's own tmpfs, reached from here
+    through ``/proc/<pid>/root``, so nothing the kernel can write lies outside its limits;
+    interrupts as messages, since a signal to the sandbox's init would end it."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class SandboxedKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = "/run/kernel/ipc"
+            self.cache_ports = False
+
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            self.kernel_spec.interrupt_mode = "message"
+            return sandbox.command(self.connection_file, list(extra_arguments or []))
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            self.ip = f"/proc/{_first_child(self.provisioner.process.pid)}/root/run/kernel/ipc"
+
+    return SandboxedKernelManager
+
+
+def _first_child(pid: int, timeout: float = 10.0) -> int:
+    """The first child of ``pid`` (bwrap's process inside the namespaces)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            found = children.read_text().split()
+            if found:
+                return int(found[0])
+        time.sleep(0.005)
+    raise RuntimeError("the kernel sandbox did not start (is bubblewrap working?)")
