@@ -28,6 +28,9 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Feedback shows what a student's cells displayed: sanitized, so no script or event
+# handler a student wrote runs in the browser of whoever opens it.
+c.HTMLExporter.sanitize_html = True
 # Feedback must never show hidden-test source (see autograder/preprocessors.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",

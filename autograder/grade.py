@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import html
 import json
 import multiprocessing
 import os
@@ -357,9 +358,8 @@ def add_trusted_summary(path: Path, results: list[CellResult]) -> None:
     if failing:
         lines += ["", "What went wrong:", ""]
         for r in failing:
-            first, *rest = r.outcome.message().splitlines()
-            lines.append(f"- **`{r.function}`**: {first}")
-            lines += [f"    {line.strip()}" for line in rest if line.strip()]  # nested list items
+            # the message quotes the student's own code and exceptions: shown as escaped text
+            lines.append(f"**`{r.function}`**\n\n<pre>{html.escape(r.outcome.message())}</pre>\n")
     nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
     nbformat.write(nb, path)
 

