@@ -20,6 +20,9 @@ def verify_course(course: Path, assignment: str, students: list[str] | None = No
     """``python -m autograder verify``: trusted scores into the gradebook, flags reported."""
     from nbgrader.api import Gradebook
 
+    from autograder.grade import require_sandbox
+
+    require_sandbox(unsafe=False)
     students = students or students_of(course, assignment)
     print(f"Trusted verify of {assignment}: {len(students)} submission(s), sandbox: {backend()}")
     flags: list[Flag] = []
