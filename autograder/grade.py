@@ -395,7 +395,12 @@ def require_sandbox(unsafe: bool) -> None:
 
 
 def sandbox_label(unsafe: bool) -> str:
-    return "NONE (--unsafe-no-sandbox)" if unsafe and backend() != "bubblewrap" else backend()
+    if unsafe and backend() != "bubblewrap":
+        return "NONE (--unsafe-no-sandbox)"
+    from autograder import cgroups
+
+    budget = "a cgroup per submission" if cgroups.available() else "per-process rlimits only (no cgroup)"
+    return f"{backend()}, processes and memory: {budget}"
 
 
 def kernel_sandbox(assignment: str, folder: Path, opts: Options) -> KernelSandbox | None:

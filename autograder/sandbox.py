@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import runner
+from autograder import cgroups, runner
 from autograder.judge import NOT_RUN, Run
 
 
@@ -35,8 +35,9 @@ class Limits:
 
     wall_seconds: float = 60.0
     cpu_seconds: int = 60
-    memory_bytes: int = 2 * 1024**3
+    memory_bytes: int = 2 * 1024**3  # per process, and for all of them together where cgroups exist
     file_bytes: int = 64 * 1024**2  # out.npz and captured stdout
+    max_processes: int = 64  # threads included, where cgroups exist
 
 
 def backend() -> str:
@@ -171,9 +172,10 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
         else:
             cmd = [sys.executable, "-I", "-S", *_site_args(), str(job_dir / "runner.py"), str(job_dir)]
         killed = None
+        group = cgroups.group(limits.max_processes, limits.memory_bytes)
         try:
             with open(job_dir / "stdout.txt", "wb") as out:
-                subprocess.run(
+                child = subprocess.Popen(
                     cmd,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
@@ -181,11 +183,18 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
                     cwd=job_dir,
                     env=env,
                     preexec_fn=_limit(limits),
-                    check=False,
-                    timeout=limits.wall_seconds * len(tasks) + 30,
                 )
-        except subprocess.TimeoutExpired:
-            killed = "the sandbox ran out of time and was stopped"
+                if group:
+                    group.add(child.pid)
+                try:
+                    child.wait(timeout=limits.wall_seconds * len(tasks) + 30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+                    killed = "the sandbox ran out of time and was stopped"
+        finally:
+            if group:
+                group.close()
         return [_read_result(job_dir, i, task, killed) for i, task in enumerate(tasks)]
 
 
@@ -287,10 +296,15 @@ class KernelSandbox:
     """How the grading kernel of one submission is contained (see ``SandboxedKernelManager``)."""
 
     def __init__(
-        self, library: Path, hidden: Path, memory_bytes: int, disk_bytes: int = 256 * 1024**2
+        self,
+        library: Path,
+        hidden: Path,
+        memory_bytes: int,
+        disk_bytes: int = 256 * 1024**2,
+        max_processes: int = 128,
     ) -> None:
         self.library, self.hidden = library, hidden
-        self.memory_bytes, self.disk_bytes = memory_bytes, disk_bytes
+        self.memory_bytes, self.disk_bytes, self.max_processes = memory_bytes, disk_bytes, max_processes
 
     def command(self, connection_file: str, argv_tail: list[str]) -> list[str]:
         """bwrap + python starting ipykernel: writable only two size-limited tmpfs (the
@@ -348,7 +362,18 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox):
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
             await super()._async_launch_kernel(kernel_cmd, **kw)
-            self.ip = f"/proc/{_first_child(self.provisioner.process.pid)}/root/run/kernel/ipc"
+            pid = self.provisioner.process.pid
+            self.ip = f"/proc/{_first_child(pid)}/root/run/kernel/ipc"
+            # one budget for the whole submission: processes (a fork storm) and memory
+            self._group = cgroups.group(sandbox.max_processes, sandbox.memory_bytes)
+            if self._group:
+                self._group.add(pid)
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            group = getattr(self, "_group", None)
+            if group:
+                group.close()
 
     return SandboxedKernelManager
 

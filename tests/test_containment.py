@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import submissions
+from autograder import cgroups, submissions
 from autograder.course import db_url, make_course, submit
 from autograder.paths import course_root, solution_notebook
 from autograder.verify import grade_cells
@@ -90,6 +91,38 @@ for folder in (".", "/tmp", {str(course)!r}):
                 f.write(b"x" * 1024**2)
     except OSError as e:
         print("stopped:", type(e).__name__)
+""",
+        "fork_storm": """
+import os, time
+n = 0
+try:
+    for _ in range(3000):
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+except OSError:
+    pass
+print(f"forked {n} processes")
+""",
+        "memory_hog": """
+import os, time
+import numpy as np
+r, w = os.pipe()
+for _ in range(8):
+    if os.fork() == 0:
+        np.ones(125_000_000)  # 1 GB, touched
+        os.write(w, b"x")
+        time.sleep(30)
+        os._exit(0)
+got, deadline = 0, time.time() + 20
+os.set_blocking(r, False)
+while time.time() < deadline and got < 8:
+    try:
+        got += len(os.read(r, 8))
+    except BlockingIOError:
+        time.sleep(0.1)
+print(f"allocated {got} GB")
 """,
         "prints_helper_source": """
 import inspect
@@ -212,6 +245,26 @@ def test_nothing_of_the_solution_comes_back(attacked) -> None:
                 text = path.read_text(errors="replace")
                 for line in SOLUTION_LINES:
                     assert line not in text, f"{student}'s {kind} {path.name} holds {line!r}"
+
+
+def _printed(course: Path, student: str, pattern: str) -> int | None:
+    text = (course / "autograded" / student / A / f"{A}.ipynb").read_text()
+    found = re.search(pattern, text)
+    return int(found.group(1)) if found else None
+
+
+def test_processes_and_memory_are_bounded_per_submission(attacked) -> None:
+    """With cgroups, a submission gets 128 tasks and 4 GB in all, however many processes it
+    spreads them over (the hog is stopped, or its kernel is, with what it holds)."""
+    course, _, run, *_ = attacked
+    if not cgroups.available():
+        assert "per-process rlimits only" in run.stdout  # the instructor is told
+        return
+    assert "cgroup" in run.stdout
+    forked = _printed(course, "fork_storm", r"forked (\d+) processes")
+    assert forked is not None and forked < 128
+    allocated = _printed(course, "memory_hog", r"allocated (\d+) GB")
+    assert allocated is None or allocated <= 4
 
 
 def test_student_text_is_escaped_in_feedback(attacked) -> None:
