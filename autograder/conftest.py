@@ -25,6 +25,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Fail closed: no submission runs unless bubblewrap works (see grade.require_sandbox)."""
+    if config.getoption("submission", default=None):
+        from autograder.sandbox import backend
+
+        if backend() != "bubblewrap":
+            raise pytest.UsageError(
+                "Refusing to run student code: bubblewrap is not working here. Install it "
+                "(`apt-get install bubblewrap`) or enable unprivileged user namespaces."
+            )
+
+
 def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:
     """Without --submission there is nothing to verify: collect no tests here."""
     if collection_path.name == "test_submission.py" and not config.getoption("submission"):

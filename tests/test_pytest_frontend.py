@@ -25,12 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 NOT_IMPLEMENTED = "NotImplementedError: replace `raise NotImplementedError()` with your code"
 
 
-def run_frontend(*submission_paths: Path) -> subprocess.CompletedProcess:
+def run_frontend(*submission_paths: Path, **extra_env: str) -> subprocess.CompletedProcess:
     """``python -m pytest autograder -rA --submission ...`` from the repository root."""
     args = [a for p in submission_paths for a in ("--submission", str(p))]
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHONWARNINGS"))
     }  # no settings of the outer pytest
+    env.update(extra_env)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "autograder", "-rA", *args],
         cwd=ROOT,
@@ -94,3 +95,13 @@ def test_several_submissions_at_once(tmp_path: Path) -> None:
     assert statuses(out) == expected, out[-3000:]
     n_failed, n_passed = len(grade_cells("assign_5a")), len(grade_cells("assign_5b"))
     assert f"{n_failed} failed, {n_passed} passed" in out.splitlines()[-1]
+
+
+def test_refuses_without_the_sandbox(tmp_path: Path) -> None:
+    """Without bubblewrap the front end runs nothing and says how to fix it."""
+    path = tmp_path / "assign_5a.ipynb"
+    nbformat.write(submissions.completed("assign_5a"), path)
+    run = run_frontend(path, AUTOGRADER_SANDBOX="subprocess")
+    assert run.returncode != 0
+    assert "Refusing to run student code" in run.stdout + run.stderr
+    assert "apt-get install bubblewrap" in run.stdout + run.stderr
