@@ -9,8 +9,10 @@ c.CourseDirectory.db_assignments = [dict(name="assign_5a"), dict(name="assign_5b
 
 # Grading runs headless: a runaway cell must not hold the batch, and a cell whose
 # output never arrives fails instead of passing (nbgrader issue #427).
-c.ExecutePreprocessor.timeout = 120
-c.Execute.timeout = 120
+from autograder.limits import CELL_SECONDS  # noqa: E402 (the same limit everywhere)
+
+c.ExecutePreprocessor.timeout = CELL_SECONDS
+c.Execute.timeout = CELL_SECONDS
 c.Execute.raise_on_iopub_timeout = True
 # Deleted grade cells: `python -m autograder grade` restores them from the release.
 # (nbgrader's OverwriteCells.add_missing_cells raises KeyError on these notebooks,

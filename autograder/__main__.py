@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from autograder.limits import CELL_SECONDS, FUNCTION_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS
 from autograder.paths import ASSIGNMENTS
 
 
@@ -39,15 +40,23 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument(
         "--zip", action="store_true", help="first unpack downloaded/<assignment>/archive/*.zip"
     )
-    grade.add_argument("--cell-timeout", type=int, default=60, help="seconds per notebook cell (default 60)")
     grade.add_argument(
-        "--notebook-timeout", type=int, default=600, help="seconds per notebook under nbgrader (default 600)"
+        "--cell-timeout", type=int, default=CELL_SECONDS, help=f"seconds per notebook cell ({CELL_SECONDS})"
     )
     grade.add_argument(
-        "--function-timeout", type=float, default=20, help="seconds per function in the trusted verify"
+        "--notebook-timeout",
+        type=int,
+        default=NOTEBOOK_SECONDS,
+        help=f"seconds per notebook under nbgrader ({NOTEBOOK_SECONDS})",
     )
     grade.add_argument(
-        "--memory-mb", type=int, default=4096, help="memory limit of the kernel (default 4096)"
+        "--function-timeout",
+        type=float,
+        default=FUNCTION_SECONDS,
+        help=f"seconds per function in the trusted verify ({FUNCTION_SECONDS:g})",
+    )
+    grade.add_argument(
+        "--memory-mb", type=int, default=MEMORY_MB, help=f"memory of a submission's kernel ({MEMORY_MB})"
     )
 
     grade.add_argument(

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from autograder import submissions
 from autograder.course import make_course, submit
-from autograder.grade import grade_class, print_summary, write_reports
+from autograder.grade import grade_class
 from autograder.mistakes import CATALOG
 from autograder.paths import ASSIGNMENTS
-from autograder.report import print_table, score_table, write_csv
+from autograder.report import print_summary, print_table, score_table, write_csv, write_reports
 
 TAMPER = (
     "# Student cell: replace the checks with one that always passes.\n"

@@ -23,57 +23,35 @@ the gradebook and those files at the end.
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import functools
-import html
 import json
 import multiprocessing
 import os
 import resource
 import shutil
-import signal
 import tempfile
-import threading
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import nbformat
 import numpy as np
 from tqdm import tqdm
 
 from autograder.checks import HIDDEN_ENV
 from autograder.course import db_url, nbgrader
 from autograder.expected import hidden_vectors
+from autograder.gradebook import set_scores
+from autograder.limits import Options
+from autograder.nbgrader_run import add_trusted_summary, autograde, last_error, nbgrader_api
 from autograder.notebook import NotebookError
 from autograder.paths import ASSIGNMENTS
-from autograder.report import students_of, write_csv
-from autograder.sandbox import KernelSandbox, Limits, backend, sandboxed_kernel_manager, student_library
-from autograder.submissions import release
+from autograder.repair import repair
+from autograder.report import print_summary, students_of, write_reports
+from autograder.sandbox import KernelSandbox, Limits, backend, student_library
 from autograder.verify import (
-    CellResult,
-    Flag,
-    grade_cells,
     record,
     verify_notebook,
-    write_flags,
 )
-
-
-@dataclass(frozen=True)
-class Options:
-    """What ``grade`` may spend on one submission."""
-
-    workers: int = os.cpu_count() or 1
-    force: bool = False
-    cell_timeout: int = 60  # seconds per notebook cell (nbgrader's Execute.timeout)
-    notebook_timeout: int = 600  # seconds for the whole autograde of one notebook
-    memory_mb: int = 4096  # address space of nbgrader and of the kernel it starts
-    function_timeout: float = 20.0  # seconds per graded function in the trusted verify
-    unsafe_no_sandbox: bool = False  # run student code without bubblewrap (said in every report)
 
 
 @dataclass
@@ -125,10 +103,13 @@ def grade_one(
             if len(others) == 1:
                 result.notes.append(f"the notebook was handed in as {others[0].name}; graded as such")
                 others[0].rename(notebook)
-        api = _nbgrader_api(scratch, opts, kernel)
+        api = nbgrader_api(scratch, opts, kernel)
         mark = time.perf_counter()
-        if repair(notebook, assignment, result):
-            autograde(api, assignment, student, opts, result)
+        if repair(notebook, assignment, result.notes):
+            result.status, note = autograde(api, assignment, student, opts)
+            result.notes += [note] if note else []
+        else:
+            result.status = "malformed"
         result.phases["autograde"], mark = time.perf_counter() - mark, time.perf_counter()
         results = verify_notebook(assignment, notebook, Limits(wall_seconds=opts.function_timeout))
         result.phases["verify"], mark = time.perf_counter() - mark, time.perf_counter()
@@ -153,105 +134,11 @@ def grade_one(
             add_trusted_summary(autograded, results)
             feedback = api.generate_feedback(assignment, student, force=True)
             if not feedback["success"]:
-                result.notes.append("feedback could not be generated: " + _last_error(feedback))
+                result.notes.append("feedback could not be generated: " + last_error(feedback))
         result.phases["feedback"] = time.perf_counter() - mark
         _publish(scratch, course, assignment, student)
     result.seconds = time.perf_counter() - start
     return result
-
-
-def repair(notebook: Path, assignment: str, result: StudentResult) -> bool:
-    """Fix what nbgrader cannot take; False when the file is not a notebook at all."""
-    if not notebook.exists():
-        found = sorted(p.name for p in notebook.parent.iterdir())
-        result.status = "malformed"
-        result.notes.append(
-            f"no single notebook to grade (found: {', '.join(found) or 'nothing'}); "
-            f"hand in one file named {notebook.name}"
-        )
-        return False
-    try:
-        nb = nbformat.reads(notebook.read_text(encoding="utf-8", errors="replace"), as_version=4)
-    except Exception as exc:  # noqa: BLE001 - any parse failure means the same to the student
-        result.status = "malformed"
-        result.notes.append(
-            f"not a valid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
-            "nothing could be run. Re-download it from JupyterLab with File > Save and hand it in again."
-        )
-        return False
-    expected = _cell_types(assignment)
-    changed = False
-    for cell in nb.cells:
-        grade_id = _grade_id(cell)
-        want = expected.get(grade_id)
-        if want and cell.cell_type != want:
-            result.notes.append(f"cell {grade_id} was turned into {cell.cell_type}; changed back to {want}")
-            fixed = (nbformat.v4.new_code_cell if want == "code" else nbformat.v4.new_markdown_cell)(
-                cell.source, metadata=cell.metadata
-            )
-            fixed.id = cell.get("id", fixed.id)
-            cell.clear()
-            cell.update(fixed)
-            changed = True
-    # nbgrader stops on duplicated ids (its DeduplicateIds leaves metadata it then
-    # rejects); the copies after the first become ordinary cells, which still run
-    ids = [_grade_id(c) for c in nb.cells]
-    for dup in sorted({i for i in ids if i and ids.count(i) > 1}):
-        result.notes.append(
-            f"cell {dup} appears {ids.count(dup)} times; the copies after the first run as ordinary cells"
-        )
-    seen: set[str] = set()
-    for cell in nb.cells:
-        gid = _grade_id(cell)
-        if gid in seen:
-            del cell.metadata["nbgrader"]
-            changed = True
-        elif gid:
-            seen.add(gid)
-    changed |= restore_deleted_cells(nb, assignment, result)
-    if changed:
-        notebook.write_text(nbformat.writes(nb), encoding="utf-8")
-    return True
-
-
-def restore_deleted_cells(nb: nbformat.NotebookNode, assignment: str, result: StudentResult) -> bool:
-    """Put back the read-only cells (grade cells, checks, set-up) a student deleted, each
-    after the cell that precedes it in the release.
-
-    nbgrader's own ``add_missing_cells`` does this for grade cells only, and fails
-    (KeyError) when the cell before a deleted one is a read-only cell that is not
-    graded, as every self-check cell here is.
-    """
-    present = {_grade_id(c) for c in nb.cells}
-    restored = False
-    previous = None
-    for cell in _release_cells(assignment):
-        gid = _grade_id(cell)
-        meta = cell.metadata.get("nbgrader", {})
-        if gid and gid not in present and meta.get("locked") and not meta.get("solution"):
-            at = next((i + 1 for i, c in enumerate(nb.cells) if previous and _grade_id(c) == previous), 0)
-            nb.cells.insert(at, copy.deepcopy(cell))
-            present.add(gid)
-            restored = True
-            if cell.cell_type == "code":
-                kind = "grade cell" if meta.get("grade") else "read-only cell"
-                result.notes.append(f"{kind} {gid} was deleted; restored from the assignment")
-        if gid in present:
-            previous = gid
-    return restored
-
-
-def _grade_id(cell: nbformat.NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def _cell_types(assignment: str) -> dict[str, str]:
-    return {_grade_id(c): c.cell_type for c in _release_cells(assignment) if _grade_id(c)}
-
-
-@functools.cache
-def _release_cells(assignment: str) -> list[nbformat.NotebookNode]:
-    return release(assignment).cells
 
 
 def _init_worker(opts: Options, log: Path) -> None:
@@ -265,103 +152,6 @@ def _init_worker(opts: Options, log: Path) -> None:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
-
-
-def _nbgrader_api(root: Path, opts: Options, kernel: KernelSandbox | None = None):
-    """nbgrader's Python API on the course at ``root``: in-process, so a worker imports
-    nbgrader once (a few seconds) instead of once per command. With ``kernel``, every
-    notebook runs in that sandbox."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.Execute.timeout = opts.cell_timeout
-    config.ExecutePreprocessor.timeout = opts.cell_timeout
-    if kernel is not None:
-        config.Execute.kernel_manager_class = sandboxed_kernel_manager(kernel)
-    return NbGraderAPI(coursedir=CourseDirectory(config=config, root=str(root)), config=config)
-
-
-def autograde(api, assignment: str, student: str, opts: Options, result: StudentResult) -> None:
-    """``nbgrader autograde`` of one student; a watchdog stops a notebook that runs too long."""
-    for _attempt in range(2):
-        fired = threading.Event()
-        watchdog = threading.Timer(opts.notebook_timeout, _kill_children, args=(fired,))
-        watchdog.start()
-        try:
-            run = api.autograde(assignment, student, force=True, create=True)
-        finally:
-            watchdog.cancel()
-        log = (run.get("log") or "") + (run.get("error") or "")
-        # No student code runs before the kernel has answered: a kernel that dies or stays
-        # silent at start-up is the grader's problem (a busy machine, a sandbox failure).
-        if not any(words in log for words in STARTUP_FAILURES) or fired.is_set():
-            break
-    if any(words in log for words in STARTUP_FAILURES) and not fired.is_set():
-        result.status = "grader-error"
-        result.notes.append(
-            "the grading kernel could not be started (twice); this is not the student's doing: "
-            "regrade with --force --student " + student + ". nbgrader said: " + _last_error(run)
-        )
-    elif fired.is_set():
-        result.status = "timeout"
-        result.notes.append(f"the notebook ran longer than {opts.notebook_timeout} s and was stopped")
-    elif "DeadKernelError" in log or "kernel died" in log.lower():
-        result.status = "kernel-crash"
-        result.notes.append(
-            "the kernel died while running the notebook (os._exit, a crash, or over the "
-            f"{opts.memory_mb} MB memory limit); nbgrader scored the cells after that point 0"
-        )
-    elif "CellTimeoutError" in log or "Cell execution timed out" in log:
-        result.status = "timeout"
-        result.notes.append(f"a cell ran longer than {opts.cell_timeout} s and was stopped")
-    elif not run["success"]:
-        result.status = "nbgrader-error"
-        result.notes.append("nbgrader could not autograde it: " + _last_error(run))
-
-
-STARTUP_FAILURES = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
-
-
-def _kill_children(fired: threading.Event) -> None:
-    """The notebook's time is up: kill this worker's child processes (the kernel);
-    nbgrader then sees a dead kernel and finishes the notebook with what it has."""
-    fired.set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(stat.parent.name), signal.SIGKILL)
-
-
-def _last_error(run: dict | str) -> str:
-    """The line of an nbgrader log that says what went wrong."""
-    log = run if isinstance(run, str) else (run.get("log") or "") + "\n" + (run.get("error") or "")
-    lines = [ln.strip() for ln in log.splitlines() if "ERROR" in ln or "Error" in ln]
-    return (lines[-1] if lines else log.strip().splitlines()[-1] if log.strip() else "no output")[:300]
-
-
-def add_trusted_summary(path: Path, results: list[CellResult]) -> None:
-    """Put the trusted verdicts at the top of the autograded notebook, so the feedback
-    says what failed and why even when the in-kernel checks were broken or faked."""
-    nb = nbformat.read(path, as_version=4)
-    lines = ["## Your grade, checked outside your notebook", ""]
-    lines += ["| function | points | |", "|---|---|---|"]
-    for r in results:
-        mark = "passed" if r.outcome.passed else "failed"
-        lines.append(f"| `{r.function}` | {r.score:g} / {r.max_points:g} | {mark} |")
-    failing = [r for r in results if not r.outcome.passed]
-    if failing:
-        lines += ["", "What went wrong:", ""]
-        for r in failing:
-            # the message quotes the student's own code and exceptions: shown as escaped text
-            lines.append(f"**`{r.function}`**\n\n<pre>{html.escape(r.outcome.message())}</pre>\n")
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
-    nbformat.write(nb, path)
 
 
 def _publish(scratch: Path, course: Path, assignment: str, student: str) -> None:
@@ -441,22 +231,16 @@ def prepare_gradebooks(course: Path, assignment: str, scratch: Path) -> Path:
 
 def merge(course: Path, result: StudentResult) -> None:
     """Copy one student's scores into the course gradebook, then mark the student done."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
     with Gradebook(db_url(course)) as gb:
-        gb.update_or_create_student(result.student)
-        try:
-            gb.find_submission(result.assignment, result.student)
-        except MissingEntry:
-            with warnings.catch_warnings():  # nbgrader's own autoflush notice, harmless here
-                warnings.simplefilter("ignore")
-                gb.add_submission(result.assignment, result.student)
-        for grade_id, cell in result.cells.items():
-            grade = gb.find_grade(grade_id, result.assignment, result.assignment, result.student)
-            grade.auto_score = cell["auto"]
-            grade.manual_score = cell["trusted"]
-            grade.needs_manual_grade = False
-        gb.db.commit()
+        set_scores(
+            gb,
+            result.assignment,
+            result.student,
+            {gid: cell["trusted"] for gid, cell in result.cells.items()},
+            auto={gid: cell["auto"] for gid, cell in result.cells.items()},
+        )
     path = state_file(course, result.assignment, result.student)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -529,56 +313,6 @@ def grade_class(
 def load_result(course: Path, assignment: str, student: str) -> StudentResult:
     data = json.loads(state_file(course, assignment, student).read_text(encoding="utf-8"))
     return StudentResult(**data)
-
-
-def write_reports(course: Path, assignment: str, results: list[StudentResult]) -> Path:
-    """grades.csv, flags.csv, nbgrader's export, a grade histogram and failure rates."""
-    from autograder.plots import failure_rates, grade_histogram
-
-    out = course / "reports" / assignment
-    out.mkdir(parents=True, exist_ok=True)
-    cells = grade_cells(assignment)
-    header = ["student", *cells, "total", "status"]
-    rows = []
-    for r in sorted(results, key=lambda r: r.student):
-        scores = [r.cells.get(gid, {}).get("trusted", 0.0) for gid, _ in cells.values()]
-        rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status])
-    write_csv(out / "grades.csv", header, rows)
-    flags = [Flag(**f) for r in results for f in r.flags]
-    flags += [Flag(r.student, assignment, "", None, r.total, note) for r in results for note in r.notes]
-    write_flags(out / "flags.csv", flags)
-    totals = [r.total for r in results]
-    grade_histogram(out / "grade_histogram.png", totals, sum(p for _, p in cells.values()))
-    rates = {
-        fn: sum(not r.cells.get(gid, {}).get("trusted") for r in results) / max(len(results), 1)
-        for fn, (gid, _) in cells.items()
-    }
-    failure_rates(out / "failure_rates.png", rates)
-    export = nbgrader(course, "export", f"--to={out / 'nbgrader_export.csv'}", timeout=300)
-    if export.returncode != 0:
-        print("nbgrader export failed: " + _last_error(export.stderr))
-    return out
-
-
-def print_summary(results: list[StudentResult], out: Path) -> None:
-    broken = [r for r in results if r.status != "ok" or r.notes or r.flags]
-    print(
-        f"\n{len(results)} graded; "
-        + (f"{len(broken)} with something to report:" if broken else "nothing to report.")
-    )
-    for r in sorted(broken, key=lambda r: r.student):
-        print(f"  {r.student} ({r.status}, {r.total:g} points)")
-        for note in r.notes:
-            print(f"    - {note}")
-        for f in r.flags:
-            scores = f"nbgrader {f['nbgrader_score']}, trusted {f['trusted_score']}"
-            print(f"    - {f['grade_id']}: {scores}: {f['reason']}")
-    seconds = [r.seconds for r in results if r.seconds]
-    if seconds:
-        print(f"Mean time per submission in a worker: {sum(seconds) / len(seconds):.1f} s")
-    print(
-        f"Reports: {out} (grades.csv, flags.csv, nbgrader_export.csv, grade_histogram.png, failure_rates.png)"
-    )
 
 
 def zip_collect(course: Path, assignment: str) -> None:

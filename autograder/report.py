@@ -88,3 +88,56 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def write_reports(course: Path, assignment: str, results: list) -> Path:
+    """grades.csv, flags.csv, nbgrader's export, a grade histogram and failure rates."""
+    from autograder.plots import failure_rates, grade_histogram
+
+    out = course / "reports" / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    cells = grade_cells(assignment)
+    header = ["student", *cells, "total", "status"]
+    rows = []
+    for r in sorted(results, key=lambda r: r.student):
+        scores = [r.cells.get(gid, {}).get("trusted", 0.0) for gid, _ in cells.values()]
+        rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status])
+    write_csv(out / "grades.csv", header, rows)
+    flags = [Flag(**f) for r in results for f in r.flags]
+    flags += [Flag(r.student, assignment, "", None, r.total, note) for r in results for note in r.notes]
+    write_flags(out / "flags.csv", flags)
+    totals = [r.total for r in results]
+    grade_histogram(out / "grade_histogram.png", totals, sum(p for _, p in cells.values()))
+    rates = {
+        fn: sum(not r.cells.get(gid, {}).get("trusted") for r in results) / max(len(results), 1)
+        for fn, (gid, _) in cells.items()
+    }
+    failure_rates(out / "failure_rates.png", rates)
+    from autograder.course import nbgrader
+    from autograder.nbgrader_run import last_error
+
+    export = nbgrader(course, "export", f"--to={out / 'nbgrader_export.csv'}", timeout=300)
+    if export.returncode != 0:
+        print("nbgrader export failed: " + last_error(export.stderr))
+    return out
+
+
+def print_summary(results: list, out: Path) -> None:
+    broken = [r for r in results if r.status != "ok" or r.notes or r.flags]
+    print(
+        f"\n{len(results)} graded; "
+        + (f"{len(broken)} with something to report:" if broken else "nothing to report.")
+    )
+    for r in sorted(broken, key=lambda r: r.student):
+        print(f"  {r.student} ({r.status}, {r.total:g} points)")
+        for note in r.notes:
+            print(f"    - {note}")
+        for f in r.flags:
+            scores = f"nbgrader {f['nbgrader_score']}, trusted {f['trusted_score']}"
+            print(f"    - {f['grade_id']}: {scores}: {f['reason']}")
+    seconds = [r.seconds for r in results if r.seconds]
+    if seconds:
+        print(f"Mean time per submission in a worker: {sum(seconds) / len(seconds):.1f} s")
+    print(
+        f"Reports: {out} (grades.csv, flags.csv, nbgrader_export.csv, grade_histogram.png, failure_rates.png)"
+    )

@@ -27,13 +27,14 @@ import numpy as np
 
 from autograder import cgroups, runner
 from autograder.judge import NOT_RUN, Run
+from autograder.limits import FUNCTION_SECONDS
 
 
 @dataclass(frozen=True)
 class Limits:
     """Per-function limits of the child process."""
 
-    wall_seconds: float = 60.0
+    wall_seconds: float = FUNCTION_SECONDS
     cpu_seconds: int = 60
     memory_bytes: int = 2 * 1024**3  # per process, and for all of them together where cgroups exist
     file_bytes: int = 64 * 1024**2  # out.npz and captured stdout

@@ -20,6 +20,7 @@ import numpy as np
 
 from autograder.checks import verdict
 from autograder.expected import hidden_suite
+from autograder.gradebook import set_scores
 from autograder.judge import Outcome
 from autograder.notebook import NotebookError, definitions, read_notebook
 from autograder.paths import release_notebook, solution_notebook
@@ -130,34 +131,31 @@ def record(gb, assignment: str, student: str, results: list[CellResult]) -> list
     """Write trusted scores into the gradebook ``gb``; return the disagreements."""
     from nbgrader.api import MissingEntry
 
-    try:
-        gb.find_submission(assignment, student)
-    except MissingEntry:  # nbgrader could not autograde it: the trusted score still counts
-        gb.update_or_create_student(student)
-        gb.add_submission(assignment, student)
+    auto: dict[str, float | None] = {}
+    for r in results:
+        try:
+            auto[r.grade_id] = gb.find_grade(r.grade_id, assignment, assignment, student).auto_score
+        except MissingEntry:
+            auto[r.grade_id] = None
+    set_scores(gb, assignment, student, {r.grade_id: r.score for r in results})
     flags = []
     for r in results:
-        grade = gb.find_grade(r.grade_id, assignment, assignment, student)
-        auto = grade.auto_score
-        grade.manual_score = r.score
-        grade.needs_manual_grade = False
         reason = None
-        if auto is None:
+        if auto[r.grade_id] is None:
             reason = "nbgrader produced no score for this cell (the notebook did not run through)"
-        elif auto > r.score:
+        elif auto[r.grade_id] > r.score:
             reason = (
                 "passed in the student's kernel but fails when run alone: "
                 + (r.outcome.problems[0] if r.outcome.problems else "")
                 + " Possible tampering with the checks, NumPy or IPython."
             )
-        elif auto < r.score:
+        elif auto[r.grade_id] < r.score:
             reason = (
                 "failed in the student's kernel but is correct when run alone "
                 "(the notebook crashed, timed out or changed state before this cell)."
             )
         if reason:
-            flags.append(Flag(student, assignment, r.grade_id, auto, r.score, reason))
-    gb.db.commit()
+            flags.append(Flag(student, assignment, r.grade_id, auto[r.grade_id], r.score, reason))
     return flags
 
 
