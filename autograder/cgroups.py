@@ -70,11 +70,18 @@ class Group:
             raise OSError("no cgroup hierarchy to create a group in")
 
     def add(self, pid: int) -> None:
-        """Move ``pid`` and every descendant it has so far into the group."""
-        for p in _with_descendants(pid):
-            for folder in self.folders:
-                with contextlib.suppress(OSError):
-                    (folder / "cgroup.procs").write_text(str(p))
+        """Move ``pid`` and all its descendants into the group. A process forked while we
+        move its parent can land outside, so passes repeat until one finds nothing new."""
+        moved: set[int] = set()
+        for _ in range(100):
+            new = [p for p in _with_descendants(pid) if p not in moved]
+            if not new:
+                return
+            for p in new:  # parents before children
+                for folder in self.folders:
+                    with contextlib.suppress(OSError):  # a process that has already exited
+                        (folder / "cgroup.procs").write_text(str(p))
+                moved.add(p)
 
     def close(self) -> None:
         for folder in self.folders:
@@ -127,5 +134,8 @@ def group(max_processes: int, memory_bytes: int) -> Group | None:
         return None
     try:
         return Group(max_processes, memory_bytes)
-    except OSError:
+    except OSError as exc:
+        import sys
+
+        print(f"autograder: no cgroup for this submission ({exc}); per-process limits only", file=sys.stderr)
         return None

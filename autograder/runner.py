@@ -340,32 +340,42 @@ def exec_definitions(chunks: list[str], namespace: dict, tag: str = "definition"
     return errors
 
 
-def _child_main(job_dir: str) -> None:
+def _child_main(in_dir: str, out_dir: str) -> None:
     """Entry point inside the sandbox.
 
-    Load the student's definitions once, then fork one process per graded
-    function: each fork adds the course's helpers, runs its plan and writes
-    ``out_<i>.npz``. Forks share nothing afterwards, so one function's run cannot
-    leave anything behind for the next; a fork that hangs is killed at its deadline.
+    Read the job from ``in_dir`` (read-only), load the student's definitions once,
+    then fork one process per graded function: each fork adds the course's helpers,
+    runs its plan and writes ``out_<i>.npz`` to ``out_dir`` (the sandbox's own small
+    tmpfs). Forks share nothing afterwards, so one function's run cannot leave
+    anything behind for the next; a fork that hangs is killed at its deadline. At the
+    end everything is sent, as one ``.npz``, down the original stdout, which only this
+    process holds: nothing a student writes lands outside the sandbox.
     """
     import os
     import signal
     import time
 
-    with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as f:
+    channel = os.dup(1)
+    log = os.open(os.path.join(out_dir, "stdout.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    with open(os.path.join(in_dir, "job.json"), encoding="utf-8") as f:
         job = json.load(f)
     savez, dumps = np.savez, json.dumps  # kept before student code can rebind them
     namespace: dict[str, Any] = {"__name__": "submission"}
     load_errors = exec_definitions(job["source"], namespace)
     for i, task in enumerate(job["functions"]):
+        with contextlib.suppress(OSError):  # no results planted by an earlier function
+            os.remove(os.path.join(out_dir, f"out_{i}.npz"))
         pid = os.fork()
         if pid == 0:
+            os.close(channel)
             # each function's prints go to its own file, so a message quotes only its own
-            fd = os.open(os.path.join(job_dir, f"stdout_{i}.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
+            fd = os.open(os.path.join(out_dir, f"stdout_{i}.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             try:
-                _run_task(job_dir, i, task, namespace, load_errors, savez, dumps)
+                _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps)
             finally:
                 os._exit(0)
         deadline = time.monotonic() + task["timeout"]
@@ -381,14 +391,40 @@ def _child_main(job_dir: str) -> None:
                 status["timeout"] = task["timeout"]
                 break
             time.sleep(0.002)
-        with open(os.path.join(job_dir, f"status_{i}.json"), "w", encoding="utf-8") as f:
+        with open(os.path.join(out_dir, f"status_{i}.json"), "w", encoding="utf-8") as f:
             f.write(dumps(status))
+    _send_results(channel, out_dir, len(job["functions"]), savez)
 
 
-def _run_task(job_dir, i, task, namespace, load_errors, savez, dumps) -> None:
+def _send_results(channel: int, out_dir: str, n: int, savez: Callable[..., None]) -> None:
+    """Everything the parent reads, as one ``.npz`` of byte arrays, written to ``channel``."""
     import os
 
-    with np.load(os.path.join(job_dir, f"inputs_{i}.npz"), allow_pickle=False) as data:
+    def tail(name: str, limit: int) -> bytes:
+        try:
+            with open(os.path.join(out_dir, name), "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - limit))
+                return f.read()
+        except OSError:
+            return b""
+
+    files = {"stdout.txt": tail("stdout.txt", 4000)}
+    for i in range(n):
+        files[f"stdout_{i}.txt"] = tail(f"stdout_{i}.txt", 4000)
+        files[f"status_{i}.json"] = tail(f"status_{i}.json", 4000)
+        files[f"out_{i}.npz"] = tail(f"out_{i}.npz", 1 << 62)
+    bundle = io.BytesIO()
+    savez(bundle, **{k: np.frombuffer(v, dtype=np.uint8) for k, v in files.items()})
+    view = memoryview(bundle.getvalue())
+    while view:
+        view = view[os.write(channel, view) :]
+    os.close(channel)
+
+
+def _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps) -> None:
+    import os
+
+    with np.load(os.path.join(in_dir, f"inputs_{i}.npz"), allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     # the course's own helpers the function may call, so a bug elsewhere costs nothing here
     exec_definitions(task["inject"], namespace, tag="course helper")
@@ -400,8 +436,8 @@ def _run_task(job_dir, i, task, namespace, load_errors, savez, dumps) -> None:
     else:
         outputs, result["structure"], result["errors"], result["stdout"] = run_plan(fn, task["plan"], arrays)
     outputs["__result__"] = np.array(dumps(result))
-    savez(os.path.join(job_dir, f"out_{i}.npz"), **outputs)
+    savez(os.path.join(out_dir, f"out_{i}.npz"), **outputs)
 
 
 if __name__ == "__main__":
-    _child_main(sys.argv[1])
+    _child_main(sys.argv[1], sys.argv[2])

