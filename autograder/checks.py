@@ -66,14 +66,14 @@ def load_vectors(spec: Spec, hidden: bool = False) -> tuple[dict, Arrays, Arrays
         path = vectors_file(spec.assignment)
     elif os.environ.get(HIDDEN_ENV):
         path = os.path.join(os.environ[HIDDEN_ENV], f"{spec.assignment}.npz")
-    else:  # the instructor's machine, running solutions/ directly
+    else:  # the instructor's machine: solutions/ run directly, or plain `nbgrader autograde`
         try:
-            from autograder.expected import hidden_vectors
+            from autograder.expected import hidden_vectors_file
         except ImportError:
             raise CheckFailed(
                 "The hidden tests only run when the notebook is graded; run the check cell above instead."
             ) from None
-        return split_vectors(spec, hidden_vectors(spec.assignment))
+        path = hidden_vectors_file(spec.assignment)
     with np.load(path, allow_pickle=False) as data:
         return split_vectors(spec, {k: data[k] for k in data.files if k.startswith(f"{spec.name}::")})
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import inspect
 import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -26,6 +29,7 @@ import numpy as np
 from autograder.checks import quiet, split_vectors
 from autograder.judge import Run, error_signature, judge, output_key
 from autograder.mistakes import CATALOG
+from autograder.paths import solution_notebook
 from autograder.reference import mutant, reference
 from autograder.runner import _same, decode, encode, run_plan
 from autograder.specs import SPECS, Spec, specs_for
@@ -190,6 +194,24 @@ def suite_vectors(assignment: str, hidden: bool) -> Arrays:
 def hidden_vectors(assignment: str) -> Arrays:
     """The hidden cases of ``assignment``: the same for every submission, computed once."""
     return suite_vectors(assignment, hidden=True)
+
+
+def hidden_vectors_file(assignment: str) -> Path:
+    """The hidden cases as an ``.npz`` in the instructor's cache, for kernels that plain
+    ``nbgrader autograde`` starts without a sandbox: each kernel is a new process, so this
+    spares every notebook the seconds of computing them. Keyed by the solution notebook
+    and this package's code, so any change recomputes them."""
+    key = hashlib.sha256(solution_notebook(assignment).read_bytes())
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        key.update(module.read_bytes())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnn-course-autograder"
+    path = cache / f"{assignment}-{key.hexdigest()[:16]}.npz"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **hidden_vectors(assignment))
+        tmp.replace(path)  # atomic: concurrent kernels never read half a file
+    return path
 
 
 def hidden_suite(assignment: str) -> list[tuple[Spec, dict, Arrays, Arrays]]:
