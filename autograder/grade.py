@@ -7,8 +7,9 @@ submitted notebook) and runs, there:
 1. a repair pass: not-JSON is reported; cells whose type a student changed get
    it back, deleted read-only cells are restored from the release (duplicated
    ids are left to nbgrader's ``DeduplicateIds``);
-2. ``nbgrader autograde`` under limits: a per-cell timeout, a wall-clock limit for
-   the whole notebook, a memory limit (``RLIMIT_AS``, inherited by the kernel);
+2. ``nbgrader autograde`` with the kernel in the sandbox (docs/sandbox.md), under
+   limits: a per-cell timeout, a wall-clock limit for the whole notebook, memory and
+   processes (a cgroup per submission where one can be had, rlimits otherwise);
 3. the trusted verify (sandboxed functions on hidden inputs), recorded in the
    private gradebook; its verdicts are added to the feedback;
 4. ``nbgrader generate_feedback``.
@@ -48,10 +49,7 @@ from autograder.paths import ASSIGNMENTS
 from autograder.repair import repair
 from autograder.report import print_summary, students_of, write_reports
 from autograder.sandbox import KernelSandbox, Limits, backend, student_library
-from autograder.verify import (
-    record,
-    verify_notebook,
-)
+from autograder.verify import record, verify_notebook
 
 
 @dataclass
@@ -330,7 +328,8 @@ def main(course: Path, assignment: str, opts: Options, students: list[str] | Non
         zip_collect(course, assignment)
     start = time.perf_counter()
     results = grade_class(course, assignment, opts, students)
-    out = write_reports(course.resolve(), assignment, results)
+    unsafe = [f"graded WITHOUT the sandbox ({sandbox_label(True)})"] if opts.unsafe_no_sandbox else []
+    out = write_reports(course.resolve(), assignment, results, warnings=unsafe)
     print_summary(results, out)
     print(f"Done in {time.perf_counter() - start:.0f} s.")
     return 0

@@ -90,8 +90,9 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
         writer.writerows(rows)
 
 
-def write_reports(course: Path, assignment: str, results: list) -> Path:
-    """grades.csv, flags.csv, nbgrader's export, a grade histogram and failure rates."""
+def write_reports(course: Path, assignment: str, results: list, warnings: list[str] = ()) -> Path:
+    """grades.csv, flags.csv, nbgrader's export, a grade histogram and failure rates;
+    ``warnings`` about the whole run are the first rows of flags.csv."""
     from autograder.plots import failure_rates, grade_histogram
 
     out = course / "reports" / assignment
@@ -103,7 +104,8 @@ def write_reports(course: Path, assignment: str, results: list) -> Path:
         scores = [r.cells.get(gid, {}).get("trusted", 0.0) for gid, _ in cells.values()]
         rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status])
     write_csv(out / "grades.csv", header, rows)
-    flags = [Flag(**f) for r in results for f in r.flags]
+    flags = [Flag("", assignment, "", None, None, w) for w in warnings]
+    flags += [Flag(**f) for r in results for f in r.flags]
     flags += [Flag(r.student, assignment, "", None, r.total, note) for r in results for note in r.notes]
     write_flags(out / "flags.csv", flags)
     totals = [r.total for r in results]
