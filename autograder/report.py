@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.course import db_url
@@ -40,13 +41,21 @@ def verify_course(course: Path, assignment: str, students: list[str] | None = No
     return 0
 
 
+_CONTROL = {c: "?" for c in [*range(32), *range(127, 160)] if chr(c) not in "\n\t"}
+
+
+def printable(text: object) -> str:
+    """Student text made safe for the instructor's terminal: no escape sequences."""
+    return str(text).translate(_CONTROL)
+
+
 def print_flags(flags: list[Flag]) -> None:
     if not flags:
         print("  No disagreement between nbgrader and the trusted verify.")
     for f in flags:
         print(
             f"  FLAG {f.student} {f.assignment} {f.grade_id}: nbgrader {f.nbgrader_score}, "
-            f"trusted {f.trusted_score}: {f.reason}"
+            f"trusted {f.trusted_score}: {printable(f.reason)}"
         )
 
 
@@ -90,7 +99,7 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
         writer.writerows(rows)
 
 
-def write_reports(course: Path, assignment: str, results: list, warnings: list[str] = ()) -> Path:
+def write_reports(course: Path, assignment: str, results: list, warnings: Sequence[str] = ()) -> Path:
     """grades.csv, flags.csv, nbgrader's export, a grade histogram and failure rates;
     ``warnings`` about the whole run are the first rows of flags.csv."""
     from autograder.plots import failure_rates, grade_histogram
@@ -133,10 +142,10 @@ def print_summary(results: list, out: Path) -> None:
     for r in sorted(broken, key=lambda r: r.student):
         print(f"  {r.student} ({r.status}, {r.total:g} points)")
         for note in r.notes:
-            print(f"    - {note}")
+            print(f"    - {printable(note)}")
         for f in r.flags:
             scores = f"nbgrader {f['nbgrader_score']}, trusted {f['trusted_score']}"
-            print(f"    - {f['grade_id']}: {scores}: {f['reason']}")
+            print(f"    - {f['grade_id']}: {scores}: {printable(f['reason'])}")
     seconds = [r.seconds for r in results if r.seconds]
     if seconds:
         print(f"Mean time per submission in a worker: {sum(seconds) / len(seconds):.1f} s")

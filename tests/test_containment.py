@@ -318,3 +318,52 @@ def test_grading_refuses_without_the_sandbox(tmp_path: Path) -> None:
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert run.returncode != 0
     assert "Refusing to run student code" in run.stderr and "apt-get install bubblewrap" in run.stderr
+
+
+def _solution_lines(assignment: str) -> set[str]:
+    """The distinctive lines of the reference: those of its solution regions, and the edit
+    strings of its catalogued mistakes, that the release does not also hold (and long
+    enough not to be generic)."""
+    import nbformat as nbf
+
+    from autograder.mistakes import CATALOG
+
+    region = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+    solution = nbf.read(solution_notebook(assignment), as_version=4)
+    released = "\n".join(c.source for c in submissions.release(assignment).cells)
+    lines = {ln.strip() for c in solution.cells for r in region.findall(c.source) for ln in r.splitlines()}
+    lines |= {old.strip() for ms in CATALOG.values() for m in ms for old, _ in m.edits}
+    return {ln for ln in lines if len(ln) > 20 and ln not in released}
+
+
+@pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b"])
+def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_path: Path) -> None:
+    """Every file the kernel's sandbox is given (the student library, the data, the hidden
+    cases) and every file of a verify job holds none of the reference's distinctive lines,
+    nor any edit string of the mistake catalogue."""
+    import numpy as np
+
+    from autograder.expected import hidden_suite, hidden_vectors
+    from autograder.sandbox import Task, student_library
+    from autograder.verify import provided_source
+
+    lines = _solution_lines(assignment)
+    assert len(lines) > 10, "the probe needs real solution lines"
+    library = student_library(tmp_path / "library")
+    np.savez(tmp_path / "hidden.npz", **hidden_vectors(assignment))
+    job = [
+        Task(spec.name, plan, arrays, provided_source(assignment, spec.deps))
+        for spec, plan, arrays, _ in hidden_suite(assignment)
+    ]
+
+    def npz_text(path: Path) -> str:  # keys and strings (plans, names, hints), as a reader sees them
+        with np.load(path) as data:
+            return "\n".join(f"{k}\n{data[k]}" if data[k].dtype.kind == "U" else k for k in data.files)
+
+    files = [p for p in library.rglob("*") if p.is_file()] + [tmp_path / "hidden.npz"]
+    texts = {str(p): npz_text(p) if p.suffix == ".npz" else p.read_bytes().decode("latin-1") for p in files}
+    texts["verify job"] = "\n".join("\n".join(t.inject) + str(t.plan) for t in job)
+    assert not [name for name in texts if name.endswith(("reference.py", "mistakes.py", "expected.py"))]
+    for name, text in texts.items():
+        leaked = sorted(ln for ln in lines if ln in text)
+        assert not leaked, f"{name} holds solution text: {leaked[:3]}"
