@@ -87,8 +87,8 @@ CATALOG: dict[str, list[Mistake]] = {
     "gru_cell_forward": [
         m(
             "z and 1 - z swapped",
-            "In this notebook's convention z close to 1 KEEPS the old state: "
-            "a_next = z * a_prev + (1 - z) * h_tilde.",
+            "In this notebook's convention z close to 1 KEEPS the old state: check which of "
+            "a_prev and h_tilde the update gate z multiplies (the equation above the function).",
             ("z * a_prev + (1 - z) * h_tilde", "(1 - z) * a_prev + z * h_tilde"),
         ),
         m(
@@ -139,7 +139,8 @@ CATALOG: dict[str, list[Mistake]] = {
     "rnn_cell_backward": [
         m(
             "missing tanh derivative",
-            "The gradient must pass through the tanh first: dz = da_next * (1 - a_next**2).",
+            "The gradient must pass through the tanh before it reaches Wax, Waa, ba and the "
+            "inputs: multiply da_next by the tanh's derivative, written with its output a_next.",
             ("da_next * (1 - a_next**2)", "da_next"),
         ),
         m(
@@ -149,7 +150,8 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "tanh applied twice in the derivative",
-            "a_next is already tanh(z): the derivative is 1 - a_next**2, not 1 - tanh(a_next)**2.",
+            "a_next is already the tanh's output: write the derivative with a_next itself, "
+            "without applying tanh to it again.",
             ("da_next * (1 - a_next**2)", "da_next * (1 - np.tanh(a_next) ** 2)"),
         ),
         m(

@@ -10,6 +10,7 @@ attacker started outlives grading.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import re
@@ -78,6 +79,10 @@ import time
 time.sleep(1)
 alive = [p for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{{p}}/cmdline")]
 print("daemon started" if any("{MARKER}" in open(f"/proc/{{p}}/cmdline").read() for p in alive) else "none")
+""",
+        "reads_the_environment": """
+import os
+print("ENVIRONMENT", sorted(os.environ.items()))
 """,
         "phones_home": f"""
 import socket
@@ -264,6 +269,18 @@ def test_no_attacker_process_survives(attacked) -> None:
     assert not _running_with(MARKER)
     # the daemons did start: they said so before grading ended (else this test proves nothing)
     assert "daemon started" in (course / "autograded" / "leaves_a_daemon" / A / f"{A}.ipynb").read_text()
+
+
+def test_the_kernel_gets_a_clean_environment(attacked) -> None:
+    """Nothing of the grader's environment (HOME, PATH, tokens, pytest's variables), except
+    NBGRADER_EXECUTION, which notebooks read to shorten training under the grader."""
+    course, *_ = attacked
+    text = (course / "autograded" / "reads_the_environment" / A / f"{A}.ipynb").read_text()
+    env = dict(ast.literal_eval(re.search(r"ENVIRONMENT (\[.*?\])\\n", text).group(1)))
+    assert env["NBGRADER_EXECUTION"] == "autograde"
+    assert env["HOME"] == "/home/student" and env["PATH"] == "/usr/bin:/bin"
+    leaked = {k for k, v in os.environ.items() if env.get(k) == v and k not in ("PATH", "LANG", "TERM")}
+    assert not leaked, leaked
 
 
 def test_no_network(attacked) -> None:
