@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.limits import Options
-from autograder.sandbox import KernelSandbox, sandboxed_kernel_manager
+from autograder.sandbox import SANDBOX_DID_NOT_START, KernelSandbox, sandboxed_kernel_manager
 from autograder.verify import CellResult
 
 
@@ -70,7 +70,12 @@ def autograde(api, assignment: str, student: str, opts: Options) -> tuple[str, s
     return "ok", None
 
 
-STARTUP_FAILURES = ("Kernel died before replying to kernel_info", "Kernel didn't respond in")
+# What nbgrader's log says when a kernel never came up: no student code had run yet.
+STARTUP_FAILURES = (
+    "Kernel died before replying to kernel_info",
+    "Kernel didn't respond in",
+    SANDBOX_DID_NOT_START,
+)
 
 
 def _kill_children(fired: threading.Event) -> None:

@@ -92,9 +92,12 @@ def _bwrap_base(new_session: bool = True, tmp_bytes: int | None = None) -> list[
 
 
 def _bwrap_prefix(job_dir: Path, out_bytes: int) -> list[str]:
-    """The verify's sandbox: the job read-only at /in, a size-limited tmpfs /job to write in."""
+    """The verify's sandbox: the job read-only at /in; size-limited tmpfs: /job, where the
+    student's code runs, and /results, where the runner writes (so a function that fills
+    its folder cannot crowd out the results)."""
     args = _bwrap_base()
     args += ["--ro-bind", str(job_dir), "/in", "--size", str(out_bytes), "--tmpfs", "/job"]
+    args += ["--size", str(out_bytes), "--tmpfs", "/results"]
     args += ["--chdir", "/job", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/job"]
     return args
 
@@ -138,24 +141,25 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
         for i, task in enumerate(tasks):
             np.savez(job_dir / f"inputs_{i}.npz", **task.arrays)
         bwrap = _bwrap_works()
-        out_dir = "/job" if bwrap else str(job_dir / "out")
+        out_dir = "/results" if bwrap else str(job_dir / "out")
+        home = "/job" if bwrap else str(job_dir)
         (job_dir / "out").mkdir()
         # Agg and a writable config dir: importing matplotlib stays quick and headless
         env = {
             "PATH": "/usr/bin:/bin",
-            "HOME": out_dir,
+            "HOME": home,
             "PYTHONHASHSEED": "0",
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": out_dir,
+            "MPLCONFIGDIR": home,
         }
         runner_args = ["-I", "-S", *_site_args()]
         if bwrap:
             out_bytes = limits.file_bytes * (len(tasks) + 2)
             cmd = [*_bwrap_prefix(job_dir, out_bytes), *_env_args(env), sys.executable, *runner_args]
-            cmd += ["/in/runner.py", "/in", "/job"]
+            cmd += ["/in/runner.py", "/in", "/results"]
         else:
             cmd = [sys.executable, *runner_args, str(job_dir / "runner.py"), str(job_dir), out_dir]
         killed = None
@@ -382,8 +386,9 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox):
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
             await super()._async_launch_kernel(kernel_cmd, **kw)
-            pid = self.provisioner.process.pid
-            self.ip = f"/proc/{_first_child(pid)}/root/run/kernel/ipc"
+            process = self.provisioner.process
+            self.ip = f"/proc/{_first_child(process)}/root/run/kernel/ipc"
+            pid = process.pid
             # one budget for the whole submission: processes (a fork storm) and memory
             self._group = cgroups.group(sandbox.max_processes, sandbox.memory_bytes)
             if self._group:
@@ -398,16 +403,19 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox):
     return SandboxedKernelManager
 
 
-def _first_child(pid: int, timeout: float = 10.0) -> int:
-    """The first child of ``pid`` (bwrap's process inside the namespaces)."""
+def _first_child(process: subprocess.Popen, timeout: float = 30.0) -> int:
+    """The first child of bwrap's ``process`` (its process inside the namespaces)."""
     import time
 
     deadline = time.monotonic() + timeout
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    while time.monotonic() < deadline:
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    while time.monotonic() < deadline and process.poll() is None:
         with contextlib.suppress(OSError):
             found = children.read_text().split()
             if found:
                 return int(found[0])
         time.sleep(0.005)
-    raise RuntimeError("the kernel sandbox did not start (is bubblewrap working?)")
+    raise RuntimeError(f"{SANDBOX_DID_NOT_START} (is bubblewrap working?)")
+
+
+SANDBOX_DID_NOT_START = "the kernel sandbox did not start"

@@ -159,15 +159,21 @@ def record(gb, assignment: str, student: str, results: list[CellResult]) -> list
     return flags
 
 
+def inert(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: student text may start like a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def write_flags(path: Path, flags: list[Flag]) -> None:
     """The flags as CSV, one row per grade cell."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "assignment", "grade_id", "nbgrader_score", "trusted_score", "reason"])
         for fl in flags:
-            writer.writerow(
-                [fl.student, fl.assignment, fl.grade_id, fl.nbgrader_score, fl.trusted_score, fl.reason]
-            )
+            row = [fl.student, fl.assignment, fl.grade_id, fl.nbgrader_score, fl.trusted_score, fl.reason]
+            writer.writerow([inert(v) for v in row])
 
 
 def total(results: list[CellResult]) -> float:

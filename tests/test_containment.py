@@ -26,6 +26,7 @@ from nbgrader.api import Gradebook
 
 from autograder import cgroups, submissions
 from autograder.course import db_url, make_course, submit
+from autograder.mistakes import CATALOG
 from autograder.paths import course_root, solution_notebook
 from autograder.verify import grade_cells
 
@@ -226,6 +227,8 @@ def attacked(tmp_path_factory: pytest.TempPathFactory):
     full, blank = submissions.completed(A), submissions.release(A)
     submit(course, "honest", A, full)
     submit(course, "victim", A, full)
+    swapped = CATALOG["gru_cell_forward"][0]
+    submit(course, "buggy", A, submissions.with_mistake(A, "gru_cell_forward", swapped))
     for student, code in attacks.items():  # the last definition of a function is the one graded
         after = None if "\ndef rnn_" in code else "code_setup"
         submit(course, student, A, submissions.add_cell(blank, code, after=after))
@@ -250,9 +253,11 @@ def attacked(tmp_path_factory: pytest.TempPathFactory):
 def test_honest_victim_and_attackers_get_exact_scores(attacked) -> None:
     course, attacks, *_ = attacked
     with Gradebook(db_url(course)) as gb:
-        for student in ("honest", "victim", *attacks):
+        for student in ("honest", "victim", "buggy", *attacks):
             got = {fn: gb.find_grade(gid, A, A, student).score for fn, (gid, _) in grade_cells(A).items()}
             want = POINTS if student in ("honest", "victim") else dict.fromkeys(POINTS, 0.0)
+            if student == "buggy":
+                want = {**POINTS, "gru_cell_forward": 0.0}
             assert got == want, (student, got)
 
 
@@ -326,6 +331,25 @@ def test_student_text_is_escaped_in_feedback(attacked) -> None:
     assert "<script>alert('owned')" not in html  # an exception message, in the trusted summary
     assert "<script>alert('owned2')" not in html and "<img src=x onerror" not in html  # displayed HTML
     assert "raised ValueError: &lt;script&gt;alert('owned')" in html  # the message is shown, as text
+
+
+def test_the_front_end_and_verify_contain_the_same_attack(attacked, tmp_path: Path) -> None:
+    """The function-level attack through ``pytest autograder --submission`` and ``verify``:
+    the same sandbox, so the same nothing: course unchanged, no daemon, no network."""
+    course, attacks, _, before, *_, received = attacked
+    notebook = tmp_path / f"{A}.ipynb"
+    notebook.write_bytes((course / "submitted" / "attacks_from_a_function" / A / f"{A}.ipynb").read_bytes())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHONWARNINGS"))}
+    front = [sys.executable, "-m", "pytest", "autograder", "-q", "--submission", str(notebook)]
+    run = subprocess.run(front, cwd=course_root(), capture_output=True, text=True, env=env, timeout=600)
+    assert "rnn_cell_forward" in run.stdout and "alert(" in run.stdout, run.stdout[-2000:]
+    verify = [sys.executable, "-m", "autograder", "verify", A, "--course", str(course)]
+    verify += ["--student", "attacks_from_a_function"]
+    assert subprocess.run(verify, capture_output=True, text=True, timeout=600).returncode == 0
+    watched = [course / "solutions", course / "submitted"]
+    assert _tree_hashes(*watched, course_root() / "autograder", course_root() / "solutions") == before
+    assert not _running_with(MARKER) and received == []
+    assert not list(course.rglob("big*.bin")) and not Path("/tmp/planted").exists()
 
 
 def test_grading_refuses_without_the_sandbox(tmp_path: Path) -> None:
