@@ -91,6 +91,22 @@ def _bwrap_base(new_session: bool = True, tmp_bytes: int | None = None) -> list[
     return args
 
 
+def sandbox_env(home: str) -> dict[str, str]:
+    """The whole environment of student code: nothing of the grader's. One BLAS thread
+    (workers share the cores); Agg and a writable config folder, so matplotlib imports
+    quickly and headless."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "PYTHONHASHSEED": "0",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+    }
+
+
 def _bwrap_prefix(job_dir: Path, out_bytes: int) -> list[str]:
     """The verify's sandbox: the job read-only at /in; size-limited tmpfs: /job, where the
     student's code runs, and /results, where the runner writes (so a function that fills
@@ -144,17 +160,7 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
         out_dir = "/results" if bwrap else str(job_dir / "out")
         home = "/job" if bwrap else str(job_dir)
         (job_dir / "out").mkdir()
-        # Agg and a writable config dir: importing matplotlib stays quick and headless
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": home,
-            "PYTHONHASHSEED": "0",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": home,
-        }
+        env = sandbox_env(home)
         runner_args = ["-I", "-S", *_site_args()]
         if bwrap:
             out_bytes = limits.file_bytes * (len(tasks) + 2)
@@ -332,13 +338,7 @@ class KernelSandbox:
         home folder and the kernel's sockets), the library and hidden cases read-only."""
         home = "/home/student"
         env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": home,
-            "PYTHONHASHSEED": "0",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": f"{home}/.matplotlib",
+            **sandbox_env(home),
             "IPYTHONDIR": f"{home}/.ipython",
             "JUPYTER_RUNTIME_DIR": "/run/kernel",
             "PYTHONWARNINGS": "ignore",
