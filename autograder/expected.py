@@ -31,7 +31,7 @@ from autograder.judge import Run, error_signature, judge, output_key
 from autograder.mistakes import CATALOG
 from autograder.paths import solution_notebook
 from autograder.reference import mutant, reference
-from autograder.runner import _same, decode, encode, run_plan
+from autograder.runner import decode, encode, run_plan, same
 from autograder.specs import SPECS, Spec, specs_for
 
 Arrays = dict[str, np.ndarray]
@@ -65,27 +65,23 @@ def record_helpers(spec: Spec, plan: dict, arrays: Arrays) -> None:
         originals = {name: getattr(ref, name) for name in names}
 
         def recorder(name: str, real: Callable[..., Any], records: dict = records) -> Callable[..., Any]:
+            signature = inspect.signature(real)  # the same for every call: read and encoded once
+            params = signature.parameters.items()
+            empty = inspect.Parameter.empty
+            defaults = encode({k: p.default for k, p in params if p.default is not empty}, arrays, memo)
+
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                signature = inspect.signature(real)
                 bound = signature.bind(*args, **kwargs)
                 bound.apply_defaults()
                 before = copy.deepcopy(dict(bound.arguments))
                 out = real(*args, **kwargs)
                 changed = {
-                    k: None if _same(before[k], v) else copy.deepcopy(v) for k, v in bound.arguments.items()
+                    k: None if same(before[k], v) else copy.deepcopy(v) for k, v in bound.arguments.items()
                 }
                 records[name].append(
                     {
                         "params": list(bound.arguments),
-                        "defaults": encode(
-                            {
-                                k: p.default
-                                for k, p in signature.parameters.items()
-                                if p.default is not inspect.Parameter.empty
-                            },
-                            arrays,
-                            memo,
-                        ),
+                        "defaults": defaults,
                         "args": encode(before, arrays, memo),
                         "after": encode(changed, arrays, memo),
                         "out": encode(copy.deepcopy(out), arrays, memo),

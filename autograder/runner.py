@@ -62,7 +62,7 @@ def encode(obj: Any, arrays: dict[str, np.ndarray], memo: dict | None = None) ->
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, np.random.Generator):
-        return None  # a helper's random state is not compared (see ``_same``)
+        return None  # a helper's random state is not compared (see ``same``)
     raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
@@ -97,7 +97,7 @@ class HelperInputError(Exception):
 REPLAY_TOL = 1e-5
 
 
-def _same(recorded: Any, actual: Any) -> bool:
+def same(recorded: Any, actual: Any) -> bool:
     """Whether ``actual`` equals the decoded ``recorded`` value (arrays up to REPLAY_TOL)."""
     if isinstance(recorded, np.ndarray):
         if isinstance(actual, (list, float, int, np.number)):
@@ -112,13 +112,13 @@ def _same(recorded: Any, actual: Any) -> bool:
         return (
             isinstance(actual, (tuple, list))
             and len(actual) == len(recorded)
-            and all(_same(r, a) for r, a in zip(recorded, actual, strict=True))
+            and all(same(r, a) for r, a in zip(recorded, actual, strict=True))
         )
     if isinstance(recorded, dict):
         return (
             isinstance(actual, dict)
             and set(actual) == set(recorded)
-            and all(_same(v, actual[k]) for k, v in recorded.items())
+            and all(same(v, actual[k]) for k, v in recorded.items())
         )
     if isinstance(recorded, float):
         return isinstance(actual, (int, float, np.number)) and abs(actual - recorded) <= REPLAY_TOL * (
@@ -175,7 +175,7 @@ class Replay:
 
     def _differs(self, rec: dict, bound: dict) -> list[str]:
         recorded = decode(rec["args"], self._arrays)
-        return [k for k, v in bound.items() if not _same(recorded[k], v)]
+        return [k for k, v in bound.items() if not same(recorded[k], v)]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self._calls += 1
