@@ -21,7 +21,7 @@ c.Execute.raise_on_iopub_timeout = True
 # then characters (one endless line gets through a line limit).
 c.LimitOutput.max_lines = 200
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
+    "autograder.preprocessors.ExecuteGraded",  # nbgrader's Execute, figures skipped
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

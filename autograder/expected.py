@@ -31,7 +31,7 @@ from autograder.judge import Run, error_signature, judge, output_key
 from autograder.mistakes import CATALOG
 from autograder.paths import solution_notebook
 from autograder.reference import mutant, reference
-from autograder.runner import decode, encode, run_plan, same
+from autograder.runner import decode, encode, pack, run_plan, same, unpack
 from autograder.specs import SPECS, Spec, specs_for
 
 Arrays = dict[str, np.ndarray]
@@ -188,28 +188,57 @@ def suite_vectors(assignment: str, hidden: bool) -> Arrays:
 
 @functools.cache
 def hidden_vectors(assignment: str) -> Arrays:
-    """The hidden cases of ``assignment``: the same for every submission, computed once."""
-    return suite_vectors(assignment, hidden=True)
+    """The hidden cases of ``assignment``: the same for every submission, computed once
+    per version of the solutions and of this package (then read from the cache)."""
+    path = _cache_file(assignment)
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                packed = {k: data[k] for k in data.files}
+            specs = specs_for(assignment)
+            return {k: v for spec in specs for k, v in unpack(packed, f"{spec.name}::").items()}
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable: computed again below and the cache rewritten
+    data = suite_vectors(assignment, hidden=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **_packed(assignment, data))
+    tmp.replace(path)  # atomic: concurrent readers never see half a file
+    return data
+
+
+def packed_hidden_vectors(assignment: str) -> Arrays:
+    """The hidden cases as the kernel reads them: packed per function (``runner.pack``),
+    so a check opens a few members of the file, not thousands."""
+    return _packed(assignment, hidden_vectors(assignment))
+
+
+def _packed(assignment: str, data: Arrays) -> Arrays:
+    out: Arrays = {}
+    for spec in specs_for(assignment):
+        prefix = f"{spec.name}::"
+        out.update(pack({k: v for k, v in data.items() if k.startswith(prefix)}, prefix))
+    return out
 
 
 def hidden_vectors_file(assignment: str) -> Path:
-    """The hidden cases as an ``.npz`` in the instructor's cache, for kernels that plain
-    ``nbgrader autograde`` starts without a sandbox: each kernel is a new process, so this
-    spares every notebook the seconds of computing them. Keyed by the solution notebook
-    and this package's code, so any change recomputes them."""
+    """The hidden cases (packed) as an ``.npz`` in the instructor's cache, which kernels
+    that plain ``nbgrader autograde`` starts without a sandbox read: each kernel is a new
+    process, so this spares every notebook the seconds of computing them."""
+    hidden_vectors(assignment)
+    return _cache_file(assignment)
+
+
+def _cache_file(assignment: str) -> Path:
+    """Keyed by the solution notebook and this package's code: any change recomputes."""
     key = hashlib.sha256(solution_notebook(assignment).read_bytes())
     for module in sorted(Path(__file__).parent.glob("*.py")):
         key.update(module.read_bytes())
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnn-course-autograder"
-    path = cache / f"{assignment}-{key.hexdigest()[:16]}.npz"
-    if not path.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, **hidden_vectors(assignment))
-        tmp.replace(path)  # atomic: concurrent kernels never read half a file
-    return path
+    return cache / f"{assignment}-{key.hexdigest()[:16]}.npz"
 
 
+@functools.cache
 def hidden_suite(assignment: str) -> list[tuple[Spec, dict, Arrays, Arrays]]:
     """(spec, plan, arrays, expected) of each graded function's hidden cases."""
     data = hidden_vectors(assignment)

@@ -38,9 +38,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from autograder.calibrate import Calibration, calibrate
 from autograder.checks import HIDDEN_ENV
 from autograder.course import db_url, nbgrader
-from autograder.expected import hidden_vectors
+from autograder.expected import packed_hidden_vectors
 from autograder.gradebook import set_scores
 from autograder.limits import Options
 from autograder.nbgrader_run import add_trusted_summary, autograde, last_error, nbgrader_api
@@ -49,7 +50,7 @@ from autograder.paths import ASSIGNMENTS
 from autograder.repair import repair
 from autograder.report import print_summary, students_of, write_reports
 from autograder.sandbox import KernelSandbox, Limits, backend, student_library
-from autograder.verify import record, verify_notebook
+from autograder.verify import hidden_tasks, record, verify_notebook
 
 
 @dataclass
@@ -82,10 +83,12 @@ def grade_one(
     template_db: Path,
     opts: Options,
     kernel: KernelSandbox | None = None,
+    limits: Calibration | None = None,
 ) -> StudentResult:
     """Grade one submission in a scratch course; never raises for a bad submission.
 
-    ``kernel`` contains the notebook's kernel (None only with ``--unsafe-no-sandbox``).
+    ``kernel`` contains the notebook's kernel (None only with ``--unsafe-no-sandbox``);
+    ``limits`` are the per-cell and per-function time limits (see ``calibrate``).
     """
     start = time.perf_counter()
     result = StudentResult(student, assignment)
@@ -101,7 +104,7 @@ def grade_one(
             if len(others) == 1:
                 result.notes.append(f"the notebook was handed in as {others[0].name}; graded as such")
                 others[0].rename(notebook)
-        api = nbgrader_api(scratch, opts, kernel)
+        api = nbgrader_api(scratch, opts, kernel, limits.cells if limits else None)
         mark = time.perf_counter()
         if repair(notebook, assignment, result.notes):
             result.status, note = autograde(api, assignment, student, opts)
@@ -109,7 +112,12 @@ def grade_one(
         else:
             result.status = "malformed"
         result.phases["autograde"], mark = time.perf_counter() - mark, time.perf_counter()
-        results = verify_notebook(assignment, notebook, Limits(wall_seconds=opts.function_timeout))
+        results = verify_notebook(
+            assignment,
+            notebook,
+            Limits(wall_seconds=opts.function_timeout),
+            limits.functions if limits else None,
+        )
         result.phases["verify"], mark = time.perf_counter() - mark, time.perf_counter()
         from nbgrader.api import Gradebook
 
@@ -197,7 +205,7 @@ def kernel_sandbox(assignment: str, folder: Path, opts: Options) -> KernelSandbo
     where the unsandboxed kernels find the hidden cases through the environment."""
     hidden = folder / "hidden"
     hidden.mkdir()
-    np.savez(hidden / f"{assignment}.npz", **hidden_vectors(assignment))
+    np.savez(hidden / f"{assignment}.npz", **packed_hidden_vectors(assignment))
     if backend() != "bubblewrap":
         os.environ[HIDDEN_ENV] = str(hidden)
         return None
@@ -206,7 +214,8 @@ def kernel_sandbox(assignment: str, folder: Path, opts: Options) -> KernelSandbo
 
 def prepare_gradebooks(course: Path, assignment: str, scratch: Path) -> Path:
     """Make sure the course gradebook knows the assignment; return a template gradebook
-    holding the assignment only (each worker starts from a copy of it)."""
+    holding the assignment only (each worker starts from a copy of it). nbgrader runs
+    in this process: the forked workers inherit it imported."""
     from nbgrader.api import Gradebook, MissingEntry
 
     scratch.mkdir(parents=True, exist_ok=True)
@@ -221,9 +230,9 @@ def prepare_gradebooks(course: Path, assignment: str, scratch: Path) -> Path:
             except (MissingEntry, IndexError):
                 pass
         # generate_assignment records the assignment's cells in the gradebook at url
-        run = nbgrader(scratch, "generate_assignment", assignment, "--force", db_url=url, timeout=300)
-        if run.returncode != 0:
-            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{run.stderr[-2000:]}")
+        run = nbgrader_api(scratch, gradebook=url).generate_assignment(assignment, force=True, create=True)
+        if not run["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed: {last_error(run)}")
     return template
 
 
@@ -262,7 +271,7 @@ def grade_class(
     log = course / "grading" / assignment / "workers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     if todo:
-        hidden_vectors(assignment)  # computed once here; forked workers inherit it
+        hidden_tasks(assignment)  # computed (and written to disk) once here; forked workers inherit it
     tqdm.monitor_interval = 0  # no monitor thread in a process that forks
     errors: dict[str, Exception] = {}
     with (
@@ -271,6 +280,7 @@ def grade_class(
     ):
         template = prepare_gradebooks(course, assignment, Path(tmp) / "template")
         kernel = kernel_sandbox(assignment, Path(tmp), opts) if todo else None
+        limits = calibrate(assignment, kernel, opts.cell_timeout) if todo else None
         failed = 0
         # A worker that dies takes its pool down; the second round retries, in a new
         # pool, what was lost. A student still failing is reported and left ungraded.
@@ -284,7 +294,8 @@ def grade_class(
                 initargs=(opts, log),
             ) as pool:
                 futures = {
-                    pool.submit(grade_one, course, assignment, s, template, opts, kernel): s for s in todo
+                    pool.submit(grade_one, course, assignment, s, template, opts, kernel, limits): s
+                    for s in todo
                 }
                 for future in as_completed(futures):
                     try:

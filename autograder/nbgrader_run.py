@@ -6,30 +6,48 @@ from __future__ import annotations
 import contextlib
 import html
 import os
+import re
 import signal
 import threading
 from pathlib import Path
 
 import nbformat
 
+from autograder.calibrate import CellLimits
 from autograder.limits import Options
 from autograder.sandbox import SANDBOX_DID_NOT_START, KernelSandbox, sandboxed_kernel_manager
 from autograder.verify import CellResult
 
 
-def nbgrader_api(root: Path, opts: Options, kernel: KernelSandbox | None = None):
+def nbgrader_api(
+    root: Path,
+    opts: Options | None = None,
+    kernel: KernelSandbox | None = None,
+    cell_limits: CellLimits | None = None,
+    gradebook: str | None = None,
+):
     """nbgrader's Python API on the course at ``root``: in-process, so a worker imports
     nbgrader once (a few seconds) instead of once per command. With ``kernel``, every
-    notebook runs in that sandbox."""
+    notebook runs in that sandbox; with ``cell_limits``, each cell has its calibrated
+    time limit instead of the flat ``--cell-timeout``. The gradebook is ``gradebook``
+    (a database URL), else ``root``'s own SQLite file, whatever the config says."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
+    from autograder.course import db_url
+
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.Execute.timeout = opts.cell_timeout
-    config.ExecutePreprocessor.timeout = opts.cell_timeout
+    config.CourseDirectory.db_url = gradebook or db_url(root)
+    if opts is not None:
+        config.Execute.timeout = opts.cell_timeout
+        config.ExecutePreprocessor.timeout = opts.cell_timeout
     if kernel is not None:
         config.Execute.kernel_manager_class = sandboxed_kernel_manager(kernel)
+    if cell_limits is not None:
+        config.Execute.timeout_func = cell_limits
+    # the kernel is thrown away: no need to wait for it to shut down politely
+    config.Execute.shutdown_kernel = "immediate"
     return NbGraderAPI(coursedir=CourseDirectory(config=config, root=str(root)), config=config)
 
 
@@ -63,8 +81,12 @@ def autograde(api, assignment: str, student: str, opts: Options) -> tuple[str, s
             "the kernel died while running the notebook (os._exit, a crash, or over the "
             f"{opts.memory_mb} MB memory limit); nbgrader scored the cells after that point 0"
         )
-    elif "CellTimeoutError" in log or "Cell execution timed out" in log:
-        return "timeout", (f"a cell ran longer than {opts.cell_timeout} s and was stopped")
+    elif any(
+        words in log for words in ("CellTimeoutError", "Cell execution timed out", "Timeout waiting for")
+    ):
+        limit = re.search(r"Timeout waiting for execute reply \((\d+(?:\.\d+)?)s\)", log)
+        seconds = f"{float(limit.group(1)):g} s" if limit else f"{opts.cell_timeout} s"
+        return "timeout", f"a cell ran longer than its time limit ({seconds}) and was stopped"
     elif not run["success"]:
         return "nbgrader-error", "nbgrader could not autograde it: " + last_error(run)
     return "ok", None

@@ -9,13 +9,17 @@ side effects never reach the grader.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from pathlib import Path
 from types import ModuleType
 
 import nbformat
 
+from autograder.paths import release_notebook
 from autograder.runner import exec_definitions
+
+SKIP_TAG = "skip-when-grading"  # on the release's figure and full-training cells
 
 
 class NotebookError(ValueError):
@@ -64,17 +68,29 @@ def _runs_code(node: ast.AST) -> bool:
     return any(_runs_code(child) for child in ast.iter_child_nodes(node))
 
 
-def definitions(nb: nbformat.NotebookNode) -> list[str]:
+@functools.cache
+def skipped_when_grading(assignment: str) -> frozenset[str]:
+    """The sources of the release's cells tagged ``skip-when-grading``: the course's own
+    code that draws figures or trains on the full data, never graded (and the only
+    place matplotlib is imported)."""
+    path = release_notebook(assignment)
+    if not path.exists():
+        return frozenset()
+    nb = nbformat.read(path, as_version=4)
+    return frozenset(c.source for c in nb.cells if SKIP_TAG in c.get("metadata", {}).get("tags", []))
+
+
+def definitions(nb: nbformat.NotebookNode, skip: frozenset[str] = frozenset()) -> list[str]:
     """The imports, defs and constants of every code cell that parses, in order.
 
     One string per statement, so that the loader can run them one at a time and
     a failing import does not hide the functions after it. A cell with a syntax
     error is skipped as a whole (its functions will be reported missing), and
-    IPython magics/shell lines are ignored.
+    IPython magics/shell lines are ignored. Cells whose source is in ``skip`` are left out.
     """
     chunks = []
     for cell in nb.cells:
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or cell.source in skip:
             continue
         lines = [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
         text = "\n".join(lines)

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+import nbformat
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Integer
+
+from autograder.notebook import skipped_when_grading
+
+SKIPPED = "Not run when grading: this cell only trains on the full data or draws a figure.\n"
+
+
+class ExecuteGraded(Execute):
+    """nbgrader's ``Execute``, minus the course's figure and full-training cells.
+
+    A cell is skipped only when its source is exactly that of such a release cell (nbgrader
+    has already restored locked cells' sources): what a student writes always runs, and a
+    tag a student adds changes nothing. This keeps matplotlib out of grading.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        assignment = resources.get("nbgrader", {}).get("assignment", "")
+        if cell.cell_type == "code" and cell.source in skipped_when_grading(assignment):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED)]
+            cell.execution_count = None
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
 
 class HideHiddenTests(ClearHiddenTests):

@@ -11,6 +11,7 @@ which is why ``backend()`` reports which one is in use.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
@@ -57,7 +58,10 @@ def _bwrap_works() -> bool:
         if shutil.which("bwrap") and os.environ.get("AUTOGRADER_SANDBOX") != "subprocess":
             try:
                 probe = subprocess.run(
-                    [*_bwrap_prefix(Path(tempfile.gettempdir()), 1024**2), "true"],
+                    [
+                        *_bwrap_prefix(Path(tempfile.gettempdir()), Path(tempfile.gettempdir()), 1024**2),
+                        "true",
+                    ],
                     capture_output=True,
                     timeout=20,
                     check=False,
@@ -107,12 +111,14 @@ def sandbox_env(home: str) -> dict[str, str]:
     }
 
 
-def _bwrap_prefix(job_dir: Path, out_bytes: int) -> list[str]:
-    """The verify's sandbox: the job read-only at /in; size-limited tmpfs: /job, where the
-    student's code runs, and /results, where the runner writes (so a function that fills
-    its folder cannot crowd out the results)."""
+def _bwrap_prefix(job_dir: Path, run_dir: Path, out_bytes: int) -> list[str]:
+    """The verify's sandbox: the shared job read-only at /in, this submission's source
+    read-only at /run; size-limited tmpfs: /job, where the student's code runs, and
+    /results, where the runner writes (so a function that fills its folder cannot crowd
+    out the results)."""
     args = _bwrap_base()
-    args += ["--ro-bind", str(job_dir), "/in", "--size", str(out_bytes), "--tmpfs", "/job"]
+    args += ["--ro-bind", str(job_dir), "/in", "--ro-bind", str(run_dir), "/run"]
+    args += ["--size", str(out_bytes), "--tmpfs", "/job"]
     args += ["--size", str(out_bytes), "--tmpfs", "/results"]
     args += ["--chdir", "/job", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/job"]
     return args
@@ -138,36 +144,47 @@ class Task:
     inject: list[str] = field(default_factory=list)
 
 
-def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits()) -> list[Run]:
+def run_functions(
+    source: list[str], tasks: list[Task], limits: Limits = Limits(), seconds: dict[str, float] | None = None
+) -> list[Run]:
     """Run each task's function from the student's definitions ``source``.
 
     ``inject`` holds the course's own helper definitions, run after the student's
     so the function under test calls the reference versions of its dependencies.
     A crash, a timeout or a missing function comes back as an error on every
     call of that task, with a message that says which.
+
+    Each function may run ``seconds[function]`` (calibrated, see ``calibrate``), at most
+    ``limits.wall_seconds``. The tasks' plans and inputs are the same for every
+    submission: they are written to disk once per ``tasks`` list (keep passing the same
+    list) and bound read-only.
     """
-    with tempfile.TemporaryDirectory(prefix="autograder-job-") as tmp:
-        job_dir = Path(tmp)
-        shutil.copy(runner.__file__, job_dir / "runner.py")
-        functions = [
-            {"function": t.function, "plan": t.plan, "inject": t.inject, "timeout": limits.wall_seconds}
-            for t in tasks
+    job_dir = _job_folder(tasks)
+    with tempfile.TemporaryDirectory(prefix="autograder-run-") as tmp:
+        run_dir = Path(tmp)
+        timeouts = [
+            min((seconds or {}).get(t.function, limits.wall_seconds), limits.wall_seconds) for t in tasks
         ]
-        (job_dir / "job.json").write_text(json.dumps({"source": source, "functions": functions}))
-        for i, task in enumerate(tasks):
-            np.savez(job_dir / f"inputs_{i}.npz", **task.arrays)
+        (run_dir / "run.json").write_text(json.dumps({"source": source, "timeouts": timeouts}))
         bwrap = _bwrap_works()
-        out_dir = "/results" if bwrap else str(job_dir / "out")
-        home = "/job" if bwrap else str(job_dir)
-        (job_dir / "out").mkdir()
+        out_dir = "/results" if bwrap else str(run_dir / "out")
+        home = "/job" if bwrap else str(run_dir)
+        (run_dir / "out").mkdir()
         env = sandbox_env(home)
         runner_args = ["-I", "-S", *_site_args()]
         if bwrap:
             out_bytes = limits.file_bytes * (len(tasks) + 2)
-            cmd = [*_bwrap_prefix(job_dir, out_bytes), *_env_args(env), sys.executable, *runner_args]
-            cmd += ["/in/runner.py", "/in", "/results"]
+            cmd = [*_bwrap_prefix(job_dir, run_dir, out_bytes), *_env_args(env), sys.executable, *runner_args]
+            cmd += ["/in/runner.py", "/in", "/run", "/results"]
         else:
-            cmd = [sys.executable, *runner_args, str(job_dir / "runner.py"), str(job_dir), out_dir]
+            cmd = [
+                sys.executable,
+                *runner_args,
+                str(job_dir / "runner.py"),
+                str(job_dir),
+                str(run_dir),
+                out_dir,
+            ]
         killed = None
         group = cgroups.group(limits.max_processes, limits.memory_bytes)
         received: list[bytes] = []
@@ -177,7 +194,7 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                cwd=job_dir,
+                cwd=run_dir,
                 env=env,
                 preexec_fn=_limit(limits),
             )
@@ -188,7 +205,7 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
             )
             reader.start()
             try:
-                child.wait(timeout=limits.wall_seconds * len(tasks) + 30)
+                child.wait(timeout=sum(timeouts) + 30)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
@@ -199,6 +216,25 @@ def run_functions(source: list[str], tasks: list[Task], limits: Limits = Limits(
                 group.close()
         files = _unbundle(b"".join(received))
         return [_read_result(files, i, task, killed) for i, task in enumerate(tasks)]
+
+
+_JOBS: dict[int, tuple[list[Task], Path]] = {}
+
+
+def _job_folder(tasks: list[Task]) -> Path:
+    """A folder holding the runner, the plans and the inputs of ``tasks``: written once per
+    process for each list of tasks (forked workers share their parent's)."""
+    key = id(tasks)
+    if key not in _JOBS or _JOBS[key][0] is not tasks:
+        folder = Path(tempfile.mkdtemp(prefix="autograder-job-"))
+        atexit.register(shutil.rmtree, folder, True)
+        shutil.copy(runner.__file__, folder / "runner.py")
+        functions = [{"function": t.function, "plan": t.plan, "inject": t.inject} for t in tasks]
+        (folder / "job.json").write_text(json.dumps({"functions": functions}))
+        for i, task in enumerate(tasks):
+            np.savez(folder / f"inputs_{i}.npz", **runner.pack(task.arrays))
+        _JOBS[key] = (tasks, folder)
+    return _JOBS[key][1]
 
 
 def _read_capped(child: subprocess.Popen, cap: int, into: list[bytes]) -> None:
@@ -262,8 +298,8 @@ def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None
         return _all_failed(labels, why + (f"; its last output was: {tail}" if tail else ""))
     try:
         with np.load(io.BytesIO(out), allow_pickle=False) as data:
-            outputs = {k: data[k] for k in data.files}
-        result = json.loads(str(outputs.pop("__result__")))
+            result = json.loads(str(data["__result__"]))
+            outputs = runner.unpack(data)
     except Exception as exc:  # noqa: BLE001 - a student may overwrite the file
         return _all_failed(labels, f"its results could not be read ({type(exc).__name__})")
     if "missing" in result:
@@ -275,7 +311,10 @@ def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None
             f"there is no function named {result['missing']!r} in the "
             f"notebook; did you rename it or delete its cell?{hint}",
         )
-    return Run(outputs, result["structure"], result["errors"], result["stdout"])
+    seconds = status.get("seconds")
+    return Run(
+        outputs, result["structure"], result["errors"], result["stdout"], float(seconds) if seconds else None
+    )
 
 
 def _exit_reason(status: int | None) -> str:
@@ -301,7 +340,16 @@ def _exit_reason(status: int | None) -> str:
 
 # What a notebook may import from the course package: the check library, which holds no
 # solution (no reference, no mistake catalogue, nothing that reads solutions/).
-STUDENT_SIDE = ("__init__.py", "checks.py", "judge.py", "runner.py", "gradcheck.py", "paths.py", "specs.py")
+STUDENT_SIDE = (
+    "__init__.py",
+    "checks.py",
+    "judge.py",
+    "runner.py",
+    "gradcheck.py",
+    "paths.py",
+    "runaway.py",
+    "specs.py",
+)
 
 
 def student_library(dest: Path) -> Path:

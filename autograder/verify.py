@@ -22,7 +22,7 @@ from autograder.checks import verdict
 from autograder.expected import hidden_suite
 from autograder.gradebook import set_scores
 from autograder.judge import Outcome
-from autograder.notebook import NotebookError, definitions, read_notebook
+from autograder.notebook import NotebookError, definitions, read_notebook, skipped_when_grading
 from autograder.paths import release_notebook, solution_notebook
 from autograder.reference import defined_name
 from autograder.sandbox import Limits, Task, run_functions
@@ -71,28 +71,37 @@ def provided_source(assignment: str, names: tuple[str, ...]) -> list[str]:
     """Imports plus the release's own definitions of the provided (ungraded) helpers in
     ``names``: public code, run in the sandbox after the student's so the graded function
     calls the course's versions. Graded helpers are replayed instead (``runner.Replay``)."""
-    chunks = definitions(read_notebook(release_notebook(assignment)))
+    chunks = definitions(read_notebook(release_notebook(assignment)), skipped_when_grading(assignment))
     imports = [c for c in chunks if defined_name(c) is None and c.lstrip().startswith(("import", "from"))]
     wanted = {n for n in names if n not in SPECS}
     return imports + [c for c in chunks if defined_name(c) in wanted]
 
 
-def verify_notebook(assignment: str, path: str | Path, limits: Limits = Limits()) -> list[CellResult]:
-    """Trusted verdicts for every graded function of the notebook at ``path``."""
+@functools.cache
+def hidden_tasks(assignment: str) -> list[Task]:
+    """One task per graded function: its hidden plan and inputs and the provided helpers
+    it calls. The same list for every submission, so the sandbox writes it to disk once."""
+    return [
+        Task(spec.name, plan, arrays, provided_source(assignment, spec.deps))
+        for spec, plan, arrays, _ in hidden_suite(assignment)
+    ]
+
+
+def verify_notebook(
+    assignment: str, path: str | Path, limits: Limits = Limits(), seconds: dict[str, float] | None = None
+) -> list[CellResult]:
+    """Trusted verdicts for every graded function of the notebook at ``path``; each function
+    may run ``seconds[function]`` (the grader's calibrated limits), at most ``limits``'."""
     cells = grade_cells(assignment)
     suite = hidden_suite(assignment)
     try:
-        source = definitions(read_notebook(path))
+        source = definitions(read_notebook(path), skipped_when_grading(assignment))
     except NotebookError as exc:
         return [
             CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [str(exc)]))
             for spec, *_ in suite
         ]
-    tasks = [
-        Task(spec.name, plan, arrays, provided_source(assignment, spec.deps))
-        for spec, plan, arrays, _ in suite
-    ]
-    runs = run_functions(source, tasks, limits)
+    runs = run_functions(source, hidden_tasks(assignment), limits, seconds)
     return [
         CellResult(spec.name, *cells[spec.name], verdict(spec, plan, run, expected))
         for (spec, plan, _, expected), run in zip(suite, runs, strict=True)

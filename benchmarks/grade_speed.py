@@ -1,15 +1,25 @@
-"""Seconds per submission of ``python -m autograder grade`` with 1 and with 2 workers.
+"""How long grading takes: ``python -m autograder grade`` against plain ``nbgrader autograde``.
 
-Builds a synthetic class of N submissions (the reference, the blank release and
-catalogued mistakes, in turn), grades it once with each number of workers, each
-time in a fresh copy of the course, and prints the figures docs/scaling.md uses:
+For each assignment, builds one synthetic class of N submissions (the reference, the
+blank release and catalogued mistakes, in turn) and grades it twice, each time in a
+fresh copy of the course:
 
-    python benchmarks/grade_speed.py [--students 50] [--assignment assign_5a]
+1. plain serial ``nbgrader autograde ASSIGNMENT --force`` (the course's config, no
+   verify, no feedback): what an instructor would otherwise run;
+2. ``python -m autograder grade ASSIGNMENT --workers W`` (sandbox, verify, feedback,
+   reports).
+
+Then grades one submission whose ``rnn_cell_backward`` never returns. It prints the
+ratio of the two, the seconds per submission, and a projection to 300 students and both
+assignments (the figures of docs/scaling.md):
+
+    python benchmarks/grade_speed.py [--students 20] [--workers 2] [--assignment assign_5a ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -18,9 +28,13 @@ import time
 from pathlib import Path
 
 from autograder import submissions
-from autograder.course import make_course, submit
+from autograder.course import make_course, nbgrader, submit
+from autograder.expected import hidden_vectors_file
 from autograder.mistakes import CATALOG
+from autograder.paths import ASSIGNMENTS
 from autograder.specs import specs_for
+
+PROJECTED_STUDENTS = 300
 
 
 def synthetic_class(assignment: str, n: int) -> list:
@@ -31,10 +45,34 @@ def synthetic_class(assignment: str, n: int) -> list:
     return [kinds[i % len(kinds)] for i in range(n)]
 
 
-def timed_grade(course: Path, assignment: str, workers: int) -> float:
-    start = time.perf_counter()
+def endless_loop() -> tuple[str, object]:
+    """assign_5b with an ``rnn_cell_backward`` that never returns (its self-check, its grade
+    cell, ``rnn_backward``, ``optimize`` and ``model`` all call it)."""
+    nb = submissions.completed("assign_5b")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "rnn_cell_backward":
+            head, rest = cell.source.split("\n", 1)
+            cell.source = f"{head}\n    while True:\n        pass\n{rest}"
+    return "assign_5b", nb
+
+
+def grade(course: Path, assignment: str, workers: int, *extra: str) -> tuple[float, list[dict]]:
+    """Wall seconds of the whole ``grade`` command and each student's result."""
     cmd = [sys.executable, "-m", "autograder", "grade", assignment, "--course", str(course)]
-    subprocess.run([*cmd, "--workers", str(workers)], check=True, stdout=subprocess.DEVNULL)
+    start = time.perf_counter()
+    subprocess.run([*cmd, "--workers", str(workers), *extra], check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    results = [json.loads(p.read_text()) for p in (course / "grading" / assignment).glob("*.json")]
+    return wall, results
+
+
+def plain_nbgrader(course: Path, assignment: str) -> float:
+    """Wall seconds of plain, serial ``nbgrader autograde`` of the whole class."""
+    hidden_vectors_file(assignment)  # its kernels read the hidden cases from this cache
+    start = time.perf_counter()
+    run = nbgrader(course, "autograde", assignment, "--force", timeout=7200)
+    if run.returncode != 0:
+        raise SystemExit(f"nbgrader autograde failed:\n{run.stderr[-2000:]}")
     return time.perf_counter() - start
 
 
@@ -42,25 +80,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--students", type=int, default=50)
-    parser.add_argument("--assignment", default="assign_5a")
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--assignment", nargs="+", default=list(ASSIGNMENTS), choices=ASSIGNMENTS)
     args = parser.parse_args()
+    n, w = args.students, args.workers
+    projected = 0.0
     with tempfile.TemporaryDirectory(prefix="grade-bench-") as tmp:
         base = make_course(Path(tmp) / "base")
-        for i, nb in enumerate(synthetic_class(args.assignment, args.students)):
-            submit(base, f"student{i:03d}", args.assignment, nb)
-        seconds = {}
-        for workers in (1, 2):
-            course = Path(tmp) / f"workers{workers}"
+        for assignment in args.assignment:
+            for i, nb in enumerate(synthetic_class(assignment, n)):
+                submit(base, f"student{i:03d}", assignment, nb)
+        print(f"{n} submissions per assignment, `grade --workers {w}` vs plain serial `nbgrader autograde`")
+        for assignment in args.assignment:
+            plain_course, course = Path(tmp) / f"plain-{assignment}", Path(tmp) / f"grade-{assignment}"
+            shutil.copytree(base, plain_course)
             shutil.copytree(base, course)
-            seconds[workers] = timed_grade(course, args.assignment, workers)
-    n = args.students
-    print(
-        f"{args.assignment}, {n} submissions, whole `grade` command (autograde, verify, feedback, reports):"
-    )
-    for workers, s in seconds.items():
-        print(f"  {workers} worker(s): {s:7.1f} s  = {s / n:5.2f} s per submission")
-    print(f"  speed-up with 2 workers: {seconds[1] / seconds[2]:.2f}x")
+            plain = plain_nbgrader(plain_course, assignment)
+            wall, results = grade(course, assignment, w)
+            worker = sum(r["seconds"] for r in results) / len(results)
+            phases = {k: sum(r["phases"].get(k, 0.0) for r in results) / len(results) for k in results[0]["phases"]}
+            fixed = max(0.0, wall - worker * len(results) / w)
+            projection = fixed + PROJECTED_STUDENTS * worker / w
+            projected += projection
+            print(f"\n{assignment}:")
+            print(f"  plain nbgrader autograde, serial: {plain:7.1f} s = {plain / n:5.2f} s per submission")
+            print(f"  grade --workers {w}:               {wall:7.1f} s = {wall / n:5.2f} s per submission")
+            print(f"  grade is {plain / wall:.2f}x faster than plain nbgrader (and also verifies and writes feedback)")
+            print(
+                f"  worker time per submission: {worker:.2f} s ("
+                + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
+                + f"); fixed costs ~{fixed:.0f} s"
+            )
+            print(f"  projected for {PROJECTED_STUDENTS} students: {projection / 60:.1f} min")
+        if len(args.assignment) > 1:
+            print(f"\n{PROJECTED_STUDENTS} students x {len(args.assignment)} assignments: {projected / 60:.1f} min")
+        assignment, nb = endless_loop()
+        course = Path(tmp) / "endless"
+        make_course(course)
+        submit(course, "endless", assignment, nb)
+        wall, (result,) = grade(course, assignment, 1)
+        stopped = [c["function"] for c in result["cells"].values() if "ran longer" in c["problem"]]
+        print(
+            f"\nA submission whose rnn_cell_backward never returns: graded in {result['seconds']:.1f} s "
+            f"(status {result['status']}; the verify stopped {', '.join(stopped) or 'nothing'})"
+        )
 
 
 if __name__ == "__main__":

@@ -387,14 +387,14 @@ def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_pat
     nor any edit string of the mistake catalogue."""
     import numpy as np
 
-    from autograder.expected import hidden_suite, hidden_vectors
+    from autograder.expected import hidden_suite, packed_hidden_vectors
     from autograder.sandbox import Task, student_library
     from autograder.verify import provided_source
 
     lines = _solution_lines(assignment)
     assert len(lines) > 10, "the probe needs real solution lines"
     library = student_library(tmp_path / "library")
-    np.savez(tmp_path / "hidden.npz", **hidden_vectors(assignment))
+    np.savez(tmp_path / "hidden.npz", **packed_hidden_vectors(assignment))
     job = [
         Task(spec.name, plan, arrays, provided_source(assignment, spec.deps))
         for spec, plan, arrays, _ in hidden_suite(assignment)
