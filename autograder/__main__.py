@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from autograder.limits import CELL_SECONDS, FUNCTION_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS
+from autograder.limits import CELL_SECONDS, FUNCTION_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, WORKERS
 from autograder.paths import ASSIGNMENTS
 
 
@@ -34,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     grade.add_argument("--student", action="append", help="only these students (repeatable)")
     grade.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="parallel workers (default: cores)"
+        "--workers", type=int, default=WORKERS, help=f"parallel workers (default: two per core, {WORKERS})"
     )
     grade.add_argument("--force", action="store_true", help="regrade students already graded")
     grade.add_argument(

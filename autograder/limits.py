@@ -10,13 +10,16 @@ CELL_SECONDS = 60  # one notebook cell under nbgrader (Execute.timeout)
 NOTEBOOK_SECONDS = 600  # the whole autograde of one notebook
 FUNCTION_SECONDS = 20.0  # one graded function in the trusted verify's sandbox
 MEMORY_MB = 4096  # a submission's kernel (per process; in all, where cgroups exist)
+# Half of a worker's time is waiting (a kernel starting, a sandbox's child): two workers
+# per core keep the cores busy (docs/scaling.md: 0.57 s against 0.74 s per submission).
+WORKERS = 2 * (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
 class Options:
     """What ``grade`` may spend on one submission."""
 
-    workers: int = os.cpu_count() or 1
+    workers: int = WORKERS
     force: bool = False
     cell_timeout: int = CELL_SECONDS
     notebook_timeout: int = NOTEBOOK_SECONDS

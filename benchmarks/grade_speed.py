@@ -13,7 +13,7 @@ Then grades one submission whose ``rnn_cell_backward`` never returns. It prints 
 ratio of the two, the seconds per submission, and a projection to 300 students and both
 assignments (the figures of docs/scaling.md):
 
-    python benchmarks/grade_speed.py [--students 20] [--workers 2] [--assignment assign_5a ...]
+    python benchmarks/grade_speed.py [--students 20] [--workers 4] [--assignment assign_5a ...]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 from autograder import submissions
 from autograder.course import make_course, nbgrader, submit
 from autograder.expected import hidden_vectors_file
+from autograder.limits import WORKERS
 from autograder.mistakes import CATALOG
 from autograder.paths import ASSIGNMENTS
 from autograder.specs import specs_for
@@ -56,14 +57,15 @@ def endless_loop() -> tuple[str, object]:
     return "assign_5b", nb
 
 
-def grade(course: Path, assignment: str, workers: int, *extra: str) -> tuple[float, list[dict]]:
-    """Wall seconds of the whole ``grade`` command and each student's result."""
+def grade(course: Path, assignment: str, workers: int, *extra: str) -> tuple[float, list[dict], list[float]]:
+    """Wall seconds of the whole ``grade`` command, each student's result, and when each
+    student was done (the times their state files were written, sorted)."""
     cmd = [sys.executable, "-m", "autograder", "grade", assignment, "--course", str(course)]
     start = time.perf_counter()
     subprocess.run([*cmd, "--workers", str(workers), *extra], check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    results = [json.loads(p.read_text()) for p in (course / "grading" / assignment).glob("*.json")]
-    return wall, results
+    states = sorted((course / "grading" / assignment).glob("*.json"), key=lambda p: p.stat().st_mtime)
+    return wall, [json.loads(p.read_text()) for p in states], [p.stat().st_mtime for p in states]
 
 
 def plain_nbgrader(course: Path, assignment: str) -> float:
@@ -81,7 +83,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--students", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=WORKERS, help=f"grade's workers ({WORKERS})")
     parser.add_argument("--assignment", nargs="+", default=list(ASSIGNMENTS), choices=ASSIGNMENTS)
     args = parser.parse_args()
     n, w = args.students, args.workers
@@ -97,29 +99,35 @@ def main() -> None:
             shutil.copytree(base, plain_course)
             shutil.copytree(base, course)
             plain = plain_nbgrader(plain_course, assignment)
-            wall, results = grade(course, assignment, w)
-            worker = sum(r["seconds"] for r in results) / len(results)
-            phases = {k: sum(r["phases"].get(k, 0.0) for r in results) / len(results) for k in results[0]["phases"]}
-            fixed = max(0.0, wall - worker * len(results) / w)
-            projection = fixed + PROJECTED_STUDENTS * worker / w
+            wall, results, done = grade(course, assignment, w)
+            # steady state: one submission finished every `step` seconds; the rest is fixed
+            step = (done[-1] - done[0]) / (len(done) - 1)
+            fixed = max(0.0, wall - step * n)
+            projection = fixed + PROJECTED_STUDENTS * step
             projected += projection
+            worker = sum(r["seconds"] for r in results) / n
+            phases = {k: sum(r["phases"].get(k, 0.0) for r in results) / n for k in results[0]["phases"]}
             print(f"\n{assignment}:")
             print(f"  plain nbgrader autograde, serial: {plain:7.1f} s = {plain / n:5.2f} s per submission")
             print(f"  grade --workers {w}:               {wall:7.1f} s = {wall / n:5.2f} s per submission")
-            print(f"  grade is {plain / wall:.2f}x faster than plain nbgrader (and also verifies and writes feedback)")
             print(
-                f"  worker time per submission: {worker:.2f} s ("
+                f"  grade is {plain / wall:.2f}x faster than plain nbgrader (and verifies, writes feedback)"
+            )
+            print(
+                f"  one submission done every {step:.2f} s; fixed costs {fixed:.0f} s; each worker spent "
+                f"{worker:.2f} s per submission ("
                 + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
-                + f"); fixed costs ~{fixed:.0f} s"
+                + ")"
             )
             print(f"  projected for {PROJECTED_STUDENTS} students: {projection / 60:.1f} min")
         if len(args.assignment) > 1:
-            print(f"\n{PROJECTED_STUDENTS} students x {len(args.assignment)} assignments: {projected / 60:.1f} min")
+            both = f"{PROJECTED_STUDENTS} students x {len(args.assignment)} assignments"
+            print(f"\n{both}: {projected / 60:.1f} min")
         assignment, nb = endless_loop()
         course = Path(tmp) / "endless"
         make_course(course)
         submit(course, "endless", assignment, nb)
-        wall, (result,) = grade(course, assignment, 1)
+        wall, (result,), _ = grade(course, assignment, 1)
         stopped = [c["function"] for c in result["cells"].values() if "ran longer" in c["problem"]]
         print(
             f"\nA submission whose rnn_cell_backward never returns: graded in {result['seconds']:.1f} s "
