@@ -33,6 +33,7 @@ c.Autograde.autograde_preprocessors = [
 # Feedback shows what a student's cells displayed: sanitized, so no script or event
 # handler a student wrote runs in the browser of whoever opens it.
 c.HTMLExporter.sanitize_html = True
+c.GenerateFeedback.exporter_class = "autograder.preprocessors.FeedbackExporter"  # templates compiled once
 # Feedback must never show hidden-test source (see autograder/preprocessors.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
