@@ -101,9 +101,13 @@ def _outputs(course: Path, student: str) -> dict[str, str]:
     for cell in nb.cells:
         if cell.cell_type == "code":
             key = cell.metadata.get("nbgrader", {}).get("grade_id") or cell.source
-            texts = [o.get("text", "") for o in cell.outputs]
-            texts += ["\n".join(o.get("traceback", [])) + o.get("evalue", "") for o in cell.outputs]
-            out[key] = "\n".join(texts)
+            texts = [
+                o.text
+                if o.output_type == "stream"
+                else "\n".join([*o.get("traceback", []), o.get("evalue", "")])
+                for o in cell.outputs
+            ]
+            out[key] = "".join(texts)
     return out
 
 
@@ -114,7 +118,12 @@ def test_an_endless_loop_is_waited_out_once_and_named(graded: Path) -> None:
     outputs = _outputs(graded, "endless")
     timed_out = [key for key, text in outputs.items() if "CellTimeoutError" in text]
     assert timed_out == ["selfcheck_rnn_cell_backward"]
-    for later in ("test_rnn_cell_backward", "selfcheck_rnn_backward", "selfcheck_optimize", "selfcheck_model"):
+    for later in (
+        "test_rnn_cell_backward",
+        "selfcheck_rnn_backward",
+        "selfcheck_optimize",
+        "selfcheck_model",
+    ):
         assert "rnn_cell_backward was stopped in an earlier cell" in outputs[later], later
     # the trusted verify stops it at its calibrated floor; helpers are replayed elsewhere
     points = {fn: p for fn, (_, p) in grade_cells(A).items()}
