@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from adversarial import GradedClass, grade_adversarial_class
 
 from autograder.course import nbgrader
 
@@ -31,3 +32,10 @@ def run_nbgrader() -> NbgraderRunner:
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
+    """The adversarial class of ``tests/adversarial.py``, graded once per test run and
+    shared by ``test_grade_class`` and ``test_containment`` (one xdist group)."""
+    return grade_adversarial_class(tmp_path_factory.mktemp("adversarial"))

