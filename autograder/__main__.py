@@ -9,6 +9,11 @@ from pathlib import Path
 from autograder.limits import CELL_SECONDS, FUNCTION_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, WORKERS
 from autograder.paths import ASSIGNMENTS
 
+DB_HELP = (
+    "the course gradebook, any SQLAlchemy URL, e.g. postgresql://user:password@host/grades "
+    "(default: CourseDirectory.db_url in nbgrader_config.py, else gradebook.db in the course)"
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
@@ -16,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="grade a throwaway class end to end and show the result")
     demo.add_argument("--out", type=Path, help="keep the demo course here (default: a temp dir)")
+    demo.add_argument("--db-url", help=DB_HELP)
 
     verify = sub.add_parser("verify", help="trusted verify of autograded submissions")
     verify.add_argument("assignment", choices=ASSIGNMENTS)
@@ -23,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument(
         "--course", type=Path, default=Path.cwd(), help="course directory (default: the current one)"
     )
+    verify.add_argument("--db-url", help=DB_HELP)
 
     grade = sub.add_parser(
         "grade", help="grade a class: autograde, trusted verify, feedback, export (parallel, resumable)"
@@ -59,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     grade.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:8786",
+        help="grade on this Dask cluster (workers: this package, bubblewrap, --nthreads 1; docs/scaling.md)",
+    )
+    grade.add_argument("--db-url", help=DB_HELP)
+    grade.add_argument(
         "--unsafe-no-sandbox",
         action="store_true",
         help="grade even without bubblewrap (student code can then reach the course; said in the reports)",
@@ -70,11 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from autograder.demo import run_demo
 
-        return run_demo(args.out)
+        return run_demo(args.out, args.db_url)
     if args.command == "verify":
         from autograder.report import verify_course
 
-        return verify_course(args.course.resolve(), args.assignment, args.student)
+        return verify_course(args.course.resolve(), args.assignment, args.student, args.db_url)
     if args.command == "grade":
         from autograder.grade import Options
         from autograder.grade import main as grade_main
@@ -87,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             memory_mb=args.memory_mb,
             function_timeout=args.function_timeout,
             unsafe_no_sandbox=args.unsafe_no_sandbox,
+            scheduler=args.scheduler,
+            db_url=args.db_url,
         )
         return grade_main(args.course, args.assignment, opts, args.student, args.zip)
     if args.command == "vectors":

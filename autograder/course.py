@@ -51,3 +51,18 @@ def nbgrader(
 
 def db_url(root: Path) -> str:
     return f"sqlite:///{(root / 'gradebook.db').resolve()}"
+
+
+def gradebook_url(root: Path, explicit: str | None = None) -> str:
+    """The course's gradebook: ``explicit`` (``--db-url``), else the ``CourseDirectory.db_url``
+    of the course's ``nbgrader_config.py`` (what plain nbgrader commands use), else
+    ``gradebook.db`` in the course folder."""
+    if explicit:
+        return explicit
+    from traitlets.config.loader import PyFileConfigLoader
+
+    if (root / "nbgrader_config.py").exists():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        if "db_url" in config.CourseDirectory:
+            return str(config.CourseDirectory.db_url)
+    return db_url(root)

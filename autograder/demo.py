@@ -16,6 +16,7 @@ from pathlib import Path
 from autograder import submissions
 from autograder.course import make_course, submit
 from autograder.grade import grade_class
+from autograder.limits import Options
 from autograder.mistakes import CATALOG
 from autograder.paths import ASSIGNMENTS
 from autograder.report import print_summary, print_table, score_table, write_csv, write_reports
@@ -66,7 +67,7 @@ def train_curves(out: Path) -> Path:
     return loss_curve(out / "loss_curves.png", curves, ref.smooth)
 
 
-def run_demo(out: Path | None = None) -> int:
+def run_demo(out: Path | None = None, db_url: str | None = None) -> int:
     start = time.perf_counter()
     root = (out or Path(tempfile.mkdtemp(prefix="rnn-course-demo-"))).resolve() / "course"
     print(f"Demo course: {root}")
@@ -76,9 +77,9 @@ def run_demo(out: Path | None = None) -> int:
             submit(root, student, assignment, nb)
     for assignment in ASSIGNMENTS:
         # the instructor's one command: autograde, trusted verify, feedback, reports
-        results = grade_class(root, assignment)
-        print_summary(results, write_reports(root, assignment, results))
-    header, rows = score_table(root, list(ASSIGNMENTS))
+        results = grade_class(root, assignment, Options(db_url=db_url))
+        print_summary(results, write_reports(root, assignment, results, gradebook=db_url))
+    header, rows = score_table(root, list(ASSIGNMENTS), db_url)
     print("\nFinal scores (trusted):")
     print_table(header, rows)
     grades = root / "grades.csv"

@@ -186,11 +186,21 @@ def suite_vectors(assignment: str, hidden: bool) -> Arrays:
     return data
 
 
+_PROVIDED: dict[str, Path] = {}
+
+
+def provide_hidden_vectors(assignment: str, path: Path) -> None:
+    """Use the hidden cases (packed, as ``packed_hidden_vectors`` writes them) at ``path``
+    instead of computing them: a cluster worker has no ``solutions/``."""
+    _PROVIDED[assignment] = path
+    hidden_vectors.cache_clear()
+
+
 @functools.cache
 def hidden_vectors(assignment: str) -> Arrays:
     """The hidden cases of ``assignment``: the same for every submission, computed once
     per version of the solutions and of this package (then read from the cache)."""
-    path = _cache_file(assignment)
+    path = _PROVIDED.get(assignment) or _cache_file(assignment)
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -198,7 +208,9 @@ def hidden_vectors(assignment: str) -> Arrays:
             specs = specs_for(assignment)
             return {k: v for spec in specs for k, v in unpack(packed, f"{spec.name}::").items()}
         except (OSError, ValueError, KeyError):
-            pass  # unreadable: computed again below and the cache rewritten
+            if assignment in _PROVIDED:
+                raise
+            # unreadable: computed again below and the cache rewritten
     data = suite_vectors(assignment, hidden=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")

@@ -31,6 +31,7 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from tqdm import tqdm
 
 from autograder.calibrate import Calibration, calibrate
 from autograder.checks import HIDDEN_ENV
-from autograder.course import db_url, nbgrader
+from autograder.course import db_url, gradebook_url, nbgrader
 from autograder.expected import packed_hidden_vectors
 from autograder.gradebook import set_scores
 from autograder.limits import Options
@@ -212,17 +213,18 @@ def kernel_sandbox(assignment: str, folder: Path, opts: Options) -> KernelSandbo
     return KernelSandbox(student_library(folder / "library"), hidden, opts.memory_mb * 1024**2)
 
 
-def prepare_gradebooks(course: Path, assignment: str, scratch: Path) -> Path:
-    """Make sure the course gradebook knows the assignment; return a template gradebook
-    holding the assignment only (each worker starts from a copy of it). nbgrader runs
-    in this process: the forked workers inherit it imported."""
+def prepare_gradebooks(course: Path, assignment: str, scratch: Path, gradebook: str | None = None) -> Path:
+    """Make sure the course gradebook (``gradebook``, a database URL; default: the course's
+    ``gradebook.db``) knows the assignment; return a template gradebook holding the
+    assignment only (each worker starts from a copy of it). nbgrader runs in this
+    process: the forked workers inherit it imported."""
     from nbgrader.api import Gradebook, MissingEntry
 
     scratch.mkdir(parents=True, exist_ok=True)
     shutil.copy(course / "nbgrader_config.py", scratch / "nbgrader_config.py")
     os.symlink(course / "solutions", scratch / "solutions")
     template = scratch / "gradebook.db"
-    for url in (db_url(scratch), db_url(course)):
+    for url in (db_url(scratch), gradebook or db_url(course)):
         with Gradebook(url) as gb:
             try:
                 gb.find_assignment(assignment).notebooks[0].grade_cells[0]
@@ -236,11 +238,12 @@ def prepare_gradebooks(course: Path, assignment: str, scratch: Path) -> Path:
     return template
 
 
-def merge(course: Path, result: StudentResult) -> None:
-    """Copy one student's scores into the course gradebook, then mark the student done."""
+def merge(course: Path, result: StudentResult, gradebook: str | None = None) -> None:
+    """Copy one student's scores into the course gradebook (``gradebook``, a database URL;
+    default: the course's ``gradebook.db``) in one transaction, then mark the student done."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(db_url(course)) as gb:
+    with Gradebook(gradebook or db_url(course)) as gb:
         set_scores(
             gb,
             result.assignment,
@@ -259,14 +262,18 @@ def grade_class(
     course: Path, assignment: str, opts: Options = Options(), students: list[str] | None = None
 ) -> list[StudentResult]:
     """Grade every submission of ``assignment`` not graded yet (all of them with ``force``);
-    return the results of every student graded so far."""
+    return the results of every student graded so far. Locally in a process pool, or on
+    the Dask cluster of ``opts.scheduler``; into the gradebook ``opts.db_url``, else the
+    one ``nbgrader_config.py`` names, else the course's ``gradebook.db``."""
     course = course.resolve()
     require_sandbox(opts.unsafe_no_sandbox)
+    gradebook = gradebook_url(course, opts.db_url)
     everyone = students or students_of(course, assignment)
     todo = [s for s in everyone if opts.force or not state_file(course, assignment, s).exists()]
+    where = f"the Dask cluster at {opts.scheduler}" if opts.scheduler else f"{opts.workers} worker(s)"
     print(
         f"Grading {assignment}: {len(everyone)} submission(s), {len(everyone) - len(todo)} already graded, "
-        f"{opts.workers} worker(s), sandbox: {sandbox_label(opts.unsafe_no_sandbox)}"
+        f"{where}, sandbox: {sandbox_label(opts.unsafe_no_sandbox)}"
     )
     log = course / "grading" / assignment / "workers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -278,38 +285,24 @@ def grade_class(
         tempfile.TemporaryDirectory(prefix="grade-template-") as tmp,
         tqdm(total=len(todo), unit="nb", desc=assignment, dynamic_ncols=True) as bar,
     ):
-        template = prepare_gradebooks(course, assignment, Path(tmp) / "template")
+        template = prepare_gradebooks(course, assignment, Path(tmp) / "template", gradebook)
         kernel = kernel_sandbox(assignment, Path(tmp), opts) if todo else None
         limits = calibrate(assignment, kernel, opts.cell_timeout) if todo else None
         failed = 0
-        # A worker that dies takes its pool down; the second round retries, in a new
-        # pool, what was lost. A student still failing is reported and left ungraded.
-        for _round in range(2):
-            errors = {}
-            workers = max(1, min(opts.workers, len(todo)))
-            with ProcessPoolExecutor(
-                workers,
-                mp_context=multiprocessing.get_context("fork"),
-                initializer=_init_worker,
-                initargs=(opts, log),
-            ) as pool:
-                futures = {
-                    pool.submit(grade_one, course, assignment, s, template, opts, kernel, limits): s
-                    for s in todo
-                }
-                for future in as_completed(futures):
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # noqa: BLE001 - one bad worker must not stop the class
-                        errors[futures[future]] = exc
-                        continue
-                    merge(course, result)
-                    failed += result.status != "ok"
-                    bar.set_postfix(done=bar.n + 1 - failed, failed=failed)
-                    bar.update()
-            todo = sorted(errors)
-            if not todo:
-                break
+
+        def done(result: StudentResult) -> None:
+            nonlocal failed
+            merge(course, result, gradebook)
+            failed += result.status != "ok"
+            bar.set_postfix(done=bar.n + 1 - failed, failed=failed)
+            bar.update()
+
+        if opts.scheduler:
+            from autograder.cluster import grade_on_cluster
+
+            errors = grade_on_cluster(course, assignment, todo, template, opts, limits, done)
+        else:
+            errors = _grade_locally(course, assignment, todo, template, opts, kernel, limits, log, done)
     for student, exc in errors.items():
         print(
             f"The grader failed on {student} ({type(exc).__name__}: {exc}); see {log}. Rerun grade to retry."
@@ -317,6 +310,46 @@ def grade_class(
     return [
         load_result(course, assignment, s) for s in everyone if state_file(course, assignment, s).exists()
     ]
+
+
+def _grade_locally(
+    course: Path,
+    assignment: str,
+    todo: list[str],
+    template: Path,
+    opts: Options,
+    kernel: KernelSandbox | None,
+    limits: Calibration | None,
+    log: Path,
+    done: Callable[[StudentResult], None],
+) -> dict[str, Exception]:
+    """Grade ``todo`` in a pool of forked worker processes; return who could not be graded."""
+    errors: dict[str, Exception] = {}
+    # A worker that dies takes its pool down; the second round retries, in a new
+    # pool, what was lost. A student still failing is reported and left ungraded.
+    for _round in range(2):
+        errors = {}
+        workers = max(1, min(opts.workers, len(todo)))
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(opts, log),
+        ) as pool:
+            futures = {
+                pool.submit(grade_one, course, assignment, s, template, opts, kernel, limits): s for s in todo
+            }
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - one bad worker must not stop the class
+                    errors[futures[future]] = exc
+                    continue
+                done(result)
+        todo = sorted(errors)
+        if not todo:
+            break
+    return errors
 
 
 def load_result(course: Path, assignment: str, student: str) -> StudentResult:
@@ -340,7 +373,7 @@ def main(course: Path, assignment: str, opts: Options, students: list[str] | Non
     start = time.perf_counter()
     results = grade_class(course, assignment, opts, students)
     unsafe = [f"graded WITHOUT the sandbox ({sandbox_label(True)})"] if opts.unsafe_no_sandbox else []
-    out = write_reports(course.resolve(), assignment, results, warnings=unsafe)
+    out = write_reports(course.resolve(), assignment, results, unsafe, gradebook_url(course, opts.db_url))
     print_summary(results, out)
     print(f"Done in {time.perf_counter() - start:.0f} s.")
     return 0

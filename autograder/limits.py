@@ -26,3 +26,5 @@ class Options:
     memory_mb: int = MEMORY_MB
     function_timeout: float = FUNCTION_SECONDS
     unsafe_no_sandbox: bool = False  # run student code without bubblewrap (said in every report)
+    scheduler: str | None = None  # a Dask scheduler's address: grade there instead of locally
+    db_url: str | None = None  # the course gradebook (a SQLAlchemy URL; PostgreSQL on a cluster)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.course import db_url
+from autograder.course import gradebook_url
 from autograder.sandbox import backend
 from autograder.verify import Flag, grade_cells, record, submission_path, verify_notebook, write_flags
 
@@ -17,8 +17,11 @@ def students_of(course: Path, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
 
 
-def verify_course(course: Path, assignment: str, students: list[str] | None = None) -> int:
-    """``python -m autograder verify``: trusted scores into the gradebook, flags reported."""
+def verify_course(
+    course: Path, assignment: str, students: list[str] | None = None, gradebook: str | None = None
+) -> int:
+    """``python -m autograder verify``: trusted scores into the gradebook (``gradebook``, a
+    database URL, else the course's), flags reported."""
     from nbgrader.api import Gradebook
 
     from autograder.grade import require_sandbox
@@ -28,7 +31,7 @@ def verify_course(course: Path, assignment: str, students: list[str] | None = No
     print(f"Trusted verify of {assignment}: {len(students)} submission(s), sandbox: {backend()}")
     flags: list[Flag] = []
     start = time.perf_counter()
-    with Gradebook(db_url(course)) as gb:
+    with Gradebook(gradebook_url(course, gradebook)) as gb:
         for student in students:
             results = verify_notebook(assignment, submission_path(course, assignment, student))
             flags += record(gb, assignment, student, results)
@@ -59,7 +62,9 @@ def print_flags(flags: list[Flag]) -> None:
         )
 
 
-def score_table(course: Path, assignments: list[str]) -> tuple[list[str], list[list]]:
+def score_table(
+    course: Path, assignments: list[str], gradebook: str | None = None
+) -> tuple[list[str], list[list]]:
     """One row per student: the score of each graded function, then the total.
 
     Scores are nbgrader's final ones (the trusted score where verify wrote it).
@@ -69,7 +74,7 @@ def score_table(course: Path, assignments: list[str]) -> tuple[list[str], list[l
     columns = [(a, fn, gid) for a in assignments for fn, (gid, _) in grade_cells(a).items()]
     header = ["student"] + [fn for _, fn, _ in columns] + ["total"]
     rows = []
-    with Gradebook(db_url(course)) as gb:
+    with Gradebook(gradebook_url(course, gradebook)) as gb:
         for student in sorted(s.id for s in gb.students):
             row: list = [student]
             for a, _, gid in columns:
@@ -99,9 +104,11 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
         writer.writerows(rows)
 
 
-def write_reports(course: Path, assignment: str, results: list, warnings: Sequence[str] = ()) -> Path:
-    """grades.csv, flags.csv, nbgrader's export, a grade histogram and failure rates;
-    ``warnings`` about the whole run are the first rows of flags.csv."""
+def write_reports(
+    course: Path, assignment: str, results: list, warnings: Sequence[str] = (), gradebook: str | None = None
+) -> Path:
+    """grades.csv, flags.csv, nbgrader's export (of ``gradebook``, else the course's), a grade
+    histogram and failure rates; ``warnings`` about the whole run are the first rows of flags.csv."""
     from autograder.plots import failure_rates, grade_histogram
 
     out = course / "reports" / assignment
@@ -128,7 +135,7 @@ def write_reports(course: Path, assignment: str, results: list, warnings: Sequen
     from nbgrader.plugins import CsvExportPlugin
 
     try:  # nbgrader's own export, in this process; the grades are already safe if it fails
-        with Gradebook(db_url(course)) as gb:
+        with Gradebook(gradebook_url(course, gradebook)) as gb:
             CsvExportPlugin(to=str(out / "nbgrader_export.csv")).export(gb)
     except Exception as exc:  # noqa: BLE001
         print(f"nbgrader export failed ({type(exc).__name__}: {exc}); grades.csv is complete")

@@ -23,7 +23,7 @@ from autograder.expected import hidden_suite
 from autograder.gradebook import set_scores
 from autograder.judge import Outcome
 from autograder.notebook import NotebookError, definitions, read_notebook, skipped_when_grading
-from autograder.paths import release_notebook, solution_notebook
+from autograder.paths import release_notebook
 from autograder.reference import defined_name
 from autograder.sandbox import Limits, Task, run_functions
 from autograder.specs import SPECS
@@ -57,9 +57,10 @@ class Flag:
 
 @functools.cache
 def grade_cells(assignment: str) -> dict[str, tuple[str, float]]:
-    """function -> (grade cell id, points), read from the solution notebook."""
+    """function -> (grade cell id, points), read from the release (public; the same
+    metadata as the solution notebook's)."""
     cells = {}
-    for cell in read_notebook(solution_notebook(assignment)).cells:
+    for cell in read_notebook(release_notebook(assignment)).cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade") and str(meta.get("grade_id", "")).startswith("test_"):
             cells[meta["grade_id"][len("test_") :]] = (meta["grade_id"], float(meta["points"]))
