@@ -77,9 +77,8 @@ def _prepare(context: Context) -> tuple[Path, object]:
         # the release, not solutions/, tells this worker which cells are graded
         os.environ["AUTOGRADER_COURSE_ROOT"] = str(root)
         provide_hidden_vectors(a, hidden)
-        kernel = KernelSandbox(
-            student_library(root / "library"), root / "hidden", context.opts.memory_mb * 1024**2
-        )
+        memory = context.opts.memory_mb * 1024**2  # its stdout and stderr would flood the worker's log
+        kernel = KernelSandbox(student_library(root / "library"), root / "hidden", memory, quiet=True)
         _PREPARED[context.key] = (root, kernel)
     return _PREPARED[context.key]
 

@@ -377,9 +377,11 @@ class KernelSandbox:
         memory_bytes: int,
         disk_bytes: int = 256 * 1024**2,
         max_processes: int = 128,
+        quiet: bool = False,
     ) -> None:
         self.library, self.hidden = library, hidden
         self.memory_bytes, self.disk_bytes, self.max_processes = memory_bytes, disk_bytes, max_processes
+        self.quiet = quiet  # the kernel's own stdout and stderr discarded (a cluster worker's log)
 
     def command(self, connection_file: str, argv_tail: list[str]) -> list[str]:
         """bwrap + python starting ipykernel: writable only two size-limited tmpfs (the
@@ -433,6 +435,8 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox):
             return sandbox.command(self.connection_file, list(extra_arguments or []))
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+            if sandbox.quiet:
+                kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             await super()._async_launch_kernel(kernel_cmd, **kw)
             process = self.provisioner.process
             self.ip = f"/proc/{_first_child(process)}/root/run/kernel/ipc"

@@ -1,0 +1,60 @@
+"""Seconds per submission: the local process pool against a Dask cluster, same class.
+
+Grades one class of N ``assign_5a`` submissions (the reference, the blank release and
+catalogued mistakes, in turn) twice, each time in a fresh copy of the course: with
+``grade --workers W`` and with ``grade --scheduler`` on a Dask cluster of W worker
+processes (one thread each) started on this machine. Prints the figures
+docs/scaling.md extrapolates from:
+
+    python benchmarks/cluster_speed.py [--students 40] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from grade_speed import grade, synthetic_class
+
+from autograder.course import make_course, submit
+
+A = "assign_5a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    n, w = args.students, args.workers
+    from distributed import LocalCluster
+
+    with tempfile.TemporaryDirectory(prefix="cluster-bench-") as tmp:
+        base = make_course(Path(tmp) / "base")
+        for i, nb in enumerate(synthetic_class(A, n)):
+            submit(base, f"student{i:03d}", A, nb)
+        figures = {}
+        shutil.copytree(base, Path(tmp) / "local")
+        figures[f"local pool, {w} workers"] = grade(Path(tmp) / "local", A, w)
+        with LocalCluster(
+            n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            shutil.copytree(base, Path(tmp) / "dask")
+            figures[f"Dask cluster, {w} workers"] = grade(
+                Path(tmp) / "dask", A, w, "--scheduler", cluster.scheduler_address
+            )
+    print(f"{A}, {n} submissions, whole `grade` command:")
+    for label, (wall, _, done) in figures.items():
+        step = (done[-1] - done[0]) / (len(done) - 1)
+        print(
+            f"  {label:24s} {wall:6.1f} s = {wall / n:5.2f} s per submission; "
+            f"one done every {step:.2f} s, fixed costs {wall - step * n:.0f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
