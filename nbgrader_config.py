@@ -5,7 +5,6 @@ c = get_config()  # noqa: F821 (injected by traitlets)
 c.CourseDirectory.course_id = "rnn-from-scratch"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
-c.CourseDirectory.db_assignments = [dict(name="assign_5a"), dict(name="assign_5b")]
 
 # Grading runs headless: a runaway cell must not hold the batch, and a cell whose
 # output never arrives fails instead of passing (nbgrader issue #427).

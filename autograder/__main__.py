@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("vectors", help="regenerate the public self-check vectors from solutions/")
 
+    release = sub.add_parser(
+        "release", help="write the student bundle (notebooks, data, checks; no solutions)"
+    )
+    release.add_argument("--out", type=Path, default=Path("dist/student"), help="(default: dist/student)")
+
     args = parser.parse_args(argv)
     if args.command == "demo":
         from autograder.demo import run_demo
@@ -104,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             db_url=args.db_url,
         )
         return grade_main(args.course, args.assignment, opts, args.student, args.zip)
+    if args.command == "release":
+        from autograder.release import main as release_main
+
+        return release_main(args.out)
     if args.command == "vectors":
         from autograder.vectors import write_vectors
 

@@ -25,14 +25,15 @@ def release_notebook(assignment: str) -> Path:
 
 
 def data_file(name: str) -> Path:
-    """A file of the course's ``data/`` folder, wherever the notebook runs from."""
-    path = course_root() / "data" / name
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing: the course data ships with the repository; "
-            "install the course with `pip install -r requirements.txt` from its root."
-        )
-    return path
+    """A file of the course's data, wherever the notebook runs from: inside the installed
+    check library (the student wheel), else the course repository's ``data/``."""
+    for path in (Path(__file__).resolve().parent / "data" / name, course_root() / "data" / name):
+        if path.exists():
+            return path
+    raise FileNotFoundError(
+        f"The course data file {name} is missing: install the course's check library "
+        "(`pip install -r requirements.txt` in the student bundle or the course repository)."
+    )
 
 
 def vectors_file(assignment: str) -> Path:

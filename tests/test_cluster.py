@@ -58,9 +58,6 @@ def the_class() -> dict[str, object]:
     roster |= {f"buggy_{fn}_{i}": submissions.with_mistake(A, fn, m) for i, (fn, m) in enumerate(mistakes)}
     roster["reads_solutions"] = submissions.add_cell(blank, READS_SOLUTIONS)
     roster["rewrites_the_package"] = submissions.add_cell(full, REWRITES_THE_PACKAGE)
-    roster["endless"] = submissions.replace_function(
-        full, "rnn_forward", "def rnn_forward(x, a0, parameters):\n    while True:\n        pass\n"
-    )
     roster["os_exit"] = submissions.add_cell(full, "import os\nos._exit(3)\n", after="rnn_forward")
     roster["not_json"] = '{"cells": ['
     return roster

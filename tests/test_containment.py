@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from adversarial import MARKER, GradedClass, pth_files, running_with, tree_hashes
 from nbgrader.api import Gradebook
+from solution_text import readable_text, solution_lines
 
-from autograder import cgroups, submissions
+from autograder import cgroups
 from autograder.course import db_url
-from autograder.mistakes import CATALOG
 from autograder.paths import course_root, solution_notebook
 from autograder.verify import grade_cells
 
@@ -153,20 +153,6 @@ def test_grading_refuses_without_the_sandbox(tmp_path: Path) -> None:
     assert "Refusing to run student code" in run.stderr and "apt-get install bubblewrap" in run.stderr
 
 
-def _solution_lines(assignment: str) -> set[str]:
-    """The distinctive lines of the reference: those of its solution regions, and the edit
-    strings of its catalogued mistakes, that the release does not also hold (and long
-    enough not to be generic)."""
-    import nbformat as nbf
-
-    region = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
-    solution = nbf.read(solution_notebook(assignment), as_version=4)
-    released = "\n".join(c.source for c in submissions.release(assignment).cells)
-    lines = {ln.strip() for c in solution.cells for r in region.findall(c.source) for ln in r.splitlines()}
-    lines |= {old.strip() for ms in CATALOG.values() for m in ms for old, _ in m.edits}
-    return {ln for ln in lines if len(ln) > 20 and ln not in released}
-
-
 @pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b"])
 def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_path: Path) -> None:
     """Every file the kernel's sandbox is given (the student library, the data, the hidden
@@ -178,7 +164,7 @@ def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_pat
     from autograder.sandbox import Task, student_library
     from autograder.verify import provided_source
 
-    lines = _solution_lines(assignment)
+    lines = solution_lines(assignment)
     assert len(lines) > 10, "the probe needs real solution lines"
     library = student_library(tmp_path / "library")
     np.savez(tmp_path / "hidden.npz", **packed_hidden_vectors(assignment))
@@ -187,12 +173,8 @@ def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_pat
         for spec, plan, arrays, _ in hidden_suite(assignment)
     ]
 
-    def npz_text(path: Path) -> str:  # keys and strings (plans, names, hints), as a reader sees them
-        with np.load(path) as data:
-            return "\n".join(f"{k}\n{data[k]}" if data[k].dtype.kind == "U" else k for k in data.files)
-
     files = [p for p in library.rglob("*") if p.is_file()] + [tmp_path / "hidden.npz"]
-    texts = {str(p): npz_text(p) if p.suffix == ".npz" else p.read_bytes().decode("latin-1") for p in files}
+    texts = {k: v for p in files for k, v in readable_text(str(p), p.read_bytes()).items()}
     texts["verify job"] = "\n".join("\n".join(t.inject) + str(t.plan) for t in job)
     assert not [name for name in texts if name.endswith(("reference.py", "mistakes.py", "expected.py"))]
     for name, text in texts.items():

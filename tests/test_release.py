@@ -52,7 +52,8 @@ def test_release_is_generated_from_solutions(assignment: str, tmp_path: Path, ru
     """notebooks/<a> is exactly what `nbgrader generate_assignment` makes of solutions/<a> today."""
     shutil.copy(course_root() / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     shutil.copytree(course_root() / "solutions", tmp_path / "solutions")
-    run_nbgrader(tmp_path, "generate_assignment", assignment, "--force")
+    run = run_nbgrader(tmp_path, "generate_assignment", assignment, "--force")
+    assert "not recognized" not in run.stderr, run.stderr  # the course's config is all in use
 
     fresh = read_notebook(tmp_path / "notebooks" / assignment / f"{assignment}.ipynb")
     committed = read_notebook(release_notebook(assignment))
