@@ -24,7 +24,7 @@ from autograder.report import print_summary, print_table, score_table, write_csv
 TAMPER = (
     "# Student cell: replace the checks with one that always passes.\n"
     "def check(name, fn, hidden=False):\n"
-    "    print('\\u2705 all checks passed')\n"
+    "    print('OK - all checks passed')\n"
 )
 
 

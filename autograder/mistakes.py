@@ -40,7 +40,7 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "the bias ba is missing",
-            "Related to ba? It is added inside the tanh.",
+            "Look at the bias ba: where does it enter the cell's pre-activation?",
             (CELL_TANH, "np.tanh(Waa @ a_prev + Wax @ xt)"),
         ),
         m(
@@ -80,7 +80,7 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "one step short",
-            "The loop must visit all T_x steps: range(T_x).",
+            "The loop must visit every one of the T_x steps: check where your range stops.",
             ("range(T_x)", "range(T_x - 1)"),
         ),
     ],
@@ -140,7 +140,7 @@ CATALOG: dict[str, list[Mistake]] = {
         m(
             "missing tanh derivative",
             "The gradient must pass through the tanh before it reaches Wax, Waa, ba and the "
-            "inputs: multiply da_next by the tanh's derivative, written with its output a_next.",
+            "inputs. What is the derivative of tanh, written with the tanh's own output?",
             ("da_next * (1 - a_next**2)", "da_next"),
         ),
         m(
@@ -156,17 +156,17 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "dba summed over the wrong axis",
-            "Related to dba? Sum over the m examples (axis=1) and keep shape (n_a, 1).",
+            "Look at dba: which axis holds the m examples, and what shape must dba have?",
             ("np.sum(dz, axis=1, keepdims=True)", "np.sum(dz, axis=0, keepdims=True)"),
         ),
         m(
             "dWaa uses a_next",
-            "Related to dWaa? Waa multiplies a_prev, so dWaa = dz @ a_prev.T.",
+            "Look at dWaa: in the forward pass, which hidden state does Waa multiply?",
             ("dWaa = dz @ a_prev.T", "dWaa = dz @ a_next.T"),
         ),
         m(
             "dxt skips the tanh",
-            "Related to dxt? It is Wax.T @ dz, with dz already through tanh.",
+            "Look at dxt: does the gradient reach xt before or after it passes through the tanh?",
             ("dxt = Wax.T @ dz", "dxt = Wax.T @ da_next"),
         ),
     ],
@@ -191,7 +191,7 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "da0 taken from the input gradient",
-            "Related to da0? It is the da_prev that flows out of the FIRST step.",
+            "Look at da0: which gradient flows out of the loop, past the first time step?",
             ("da0 = da_prevt", "da0 = da[:, :, 0]"),
         ),
         m(

@@ -92,3 +92,41 @@ def test_check_rejects_unknown_names_and_non_functions() -> None:
         check("rnn_cell_forwards", print)
     with pytest.raises(CheckFailed, match="not a function"):
         check("rnn_cell_forward", None)
+
+
+def test_an_array_also_in_the_cache_is_reported_once() -> None:
+    """rnn_cell_forward returns a_next and a cache holding a_next again: one line for both."""
+    spec = SPECS["rnn_cell_forward"]
+    mistake = next(m for m in CATALOG["rnn_cell_forward"] if "tanh" in m.name and "no" in m.name)
+    bad = mutant(spec.assignment, "rnn_cell_forward", mistake.edits).rnn_cell_forward
+    message = evaluate("rnn_cell_forward", bad).message()
+    named = [field for _, field in PROBLEM.findall(message)]
+    assert "a_next" in named and "cache[0] (a_next)" not in named, message
+
+
+def test_close_numbers_are_shown_with_the_digits_that_differ() -> None:
+    """A relative error of a few 1e-5 is reported with enough digits to see it."""
+    from autograder.judge import compare
+
+    exp = np.array([0.18123456, -0.5])
+    got = exp * (1 + 3e-5)
+    problem = compare(got, exp, "a_next", "the expected value")
+    yours, expected = re.search(r"yours (\S+), expected (\S+)\.", problem).groups()
+    assert yours != expected and float(yours) != float(expected), problem
+
+
+def test_messages_are_plain_text_and_hints_hold_no_code() -> None:
+    """No emoji (an empty box without an emoji font), and no hint hands over a line of the
+    solution: none contains an edit string of its own mistake."""
+    import io
+    from contextlib import redirect_stdout
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        check("rnn_cell_forward", reference("assign_5a").rnn_cell_forward)
+    assert out.getvalue().isascii(), out.getvalue()
+    for name, mistakes in CATALOG.items():
+        for mistake in mistakes:
+            assert not mistake.hint.startswith("Related to"), (name, mistake.hint)
+            for right, _ in mistake.edits:
+                assert right.strip() not in mistake.hint, (name, mistake.name, right)
