@@ -132,7 +132,13 @@ def run_all(lab: Lab, name: str, nb: nbformat.NotebookNode, screenshot: str) -> 
             page.locator(f"{PANEL} .jp-Notebook").click()
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.locator("li[data-command='runmenu:run-all']").click()
-            page.wait_for_function("() => !document.body.innerText.includes('[*]')", timeout=300_000)
+            # done: the first cell has run (a fresh kernel: its count is 1), none is queued or running
+            done = (
+                f"() => {{ const p = [...document.querySelectorAll('{PANEL} .jp-InputPrompt')]"
+                ".map(e => e.textContent.trim());"
+                " return p.includes('[1]:') && !p.some(t => t.includes('*')); }"
+            )
+            page.wait_for_function(done, timeout=300_000)
             page.wait_for_function(IDLE, timeout=300_000)
             outputs = page.eval_on_selector_all(
                 f"{PANEL} .jp-OutputArea-output", "els => els.map(e => e.innerText)"
@@ -158,7 +164,10 @@ def run_all(lab: Lab, name: str, nb: nbformat.NotebookNode, screenshot: str) -> 
 def test_blank_notebook_stops_at_the_first_function_with_a_clean_message(lab: Lab) -> None:
     seen = run_all(lab, "blank_5a.ipynb", submissions.release("assign_5a"), "assign_5a_blank.png")
     assert seen["formulas"] > 20  # the LaTeX is rendered
-    (message,) = seen["outputs"]  # Run All stops at the first check, as the introduction says
+    failed = [o for o in seen["outputs"] if "not right yet" in o]
+    # Run All stops at the first check, as the introduction says
+    assert len(failed) == 1, seen["outputs"]
+    (message,) = failed
     assert message.startswith("rnn_cell_forward is not right yet."), message
     assert "NotImplementedError" in message and "Traceback" not in message and "File " not in message
     assert seen["screenshot"].stat().st_size > 10_000
