@@ -86,8 +86,11 @@ def gru_params(rng: np.random.Generator, n_x: int, n_a: int, n_y: int):
 
 def _dims(hidden: bool) -> list[tuple[str, dict]]:
     """(label, sizes) of each case; hidden cases use shapes the self-checks never show."""
-    if not hidden:
-        return [("n_x=3, n_a=5, n_y=2, m=10", dict(n_x=3, n_a=5, n_y=2, m=10, T=4))]
+    if not hidden:  # two shapes, so a shape bug shows before the hidden cases find it
+        return [
+            ("n_x=3, n_a=5, n_y=2, m=10", dict(n_x=3, n_a=5, n_y=2, m=10, T=4)),
+            ("one example (m=1), n_x=4, n_a=2, n_y=3", dict(n_x=4, n_a=2, n_y=3, m=1, T=3)),
+        ]
     return [
         ("n_x=4, n_a=6, n_y=3, m=7", dict(n_x=4, n_a=6, n_y=3, m=7, T=5)),
         ("a single example (m=1)", dict(n_x=2, n_a=3, n_y=5, m=1, T=3)),
