@@ -122,10 +122,11 @@ def publish(course: Path, assignment: str, student: str, files: dict[str, bytes]
         folder = course / kind / student / assignment
         if folder.exists():
             shutil.rmtree(folder)
+    allowed = [(course / kind / student / assignment).resolve() for kind in ("autograded", "feedback")]
     for name, data in files.items():
         path = (course / name).resolve()
-        if not path.is_relative_to(course.resolve()):
-            continue  # never outside the course, whatever a worker sends
+        if not any(path.is_relative_to(folder) for folder in allowed):
+            continue  # only this student's autograded notebook and feedback, whatever a worker sends
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
