@@ -57,7 +57,21 @@ class CheckFailed(AssertionError):
     """A failed check; IPython shows only the message, not a traceback into the grader."""
 
     def _render_traceback_(self) -> list[str]:
-        return ["\x1b[31m" + line + "\x1b[0m" for line in str(self).splitlines()]
+        return ["\x1b[31m" + line + "\x1b[0m" for line in wrapped(str(self))]
+
+
+def wrapped(message: str, width: int = 96) -> list[str]:
+    """The lines of ``message``, broken between words to fit ``width``: JupyterLab breaks
+    long output lines anywhere, even inside a number. Continuations keep the indent."""
+    import textwrap
+
+    lines = []
+    for line in message.splitlines():
+        indent = " " * (len(line) - len(line.lstrip(" -")))
+        lines += textwrap.wrap(
+            line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+        ) or [""]
+    return lines
 
 
 @contextlib.contextmanager

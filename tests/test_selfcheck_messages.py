@@ -130,3 +130,19 @@ def test_messages_are_plain_text_and_hints_hold_no_code() -> None:
             assert not mistake.hint.startswith("Related to"), (name, mistake.hint)
             for right, _ in mistake.edits:
                 assert right.strip() not in mistake.hint, (name, mistake.name, right)
+
+
+def test_long_messages_are_broken_between_words() -> None:
+    """JupyterLab breaks long output lines anywhere, even inside a number: the check's
+    lines arrive broken between words, indented under their bullet, nothing lost."""
+    from autograder.checks import wrapped
+
+    spec, mistake = SPECS["gru_cell_forward"], CATALOG["gru_cell_forward"][0]
+    bad = mutant(spec.assignment, "gru_cell_forward", mistake.edits).gru_cell_forward
+    message = evaluate("gru_cell_forward", bad).message()
+    assert max(len(line) for line in message.splitlines()) > 96  # the probe is long
+    lines = wrapped(message)
+    assert max(len(line) for line in lines) <= 96
+    assert " ".join(" ".join(lines).split()) == " ".join(message.split())
+    numbers = re.findall(r"-?\d+\.\d+", message)
+    assert all(any(n in line for line in lines) for n in numbers)  # no number split across lines

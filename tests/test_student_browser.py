@@ -186,7 +186,7 @@ def test_a_catalogued_mistake_gets_its_hint(lab: Lab) -> None:
     nb = submissions.with_mistake("assign_5a", "gru_cell_forward", mistake)
     seen = run_all(lab, "mistake_5a.ipynb", nb, "assign_5a_mistake.png")
     message = next(o for o in seen["outputs"] if "gru_cell_forward is not right yet" in o)
-    assert mistake.hint in message.replace("\n", " ") or mistake.hint.split(".")[0] in message, message
+    assert " ".join(mistake.hint.split()) in " ".join(message.split()), message
 
 
 def test_assign_5b_trains_and_plots_in_the_student_environment(lab: Lab, tmp_path: Path) -> None:
