@@ -10,8 +10,9 @@ committed vectors generated from the reference, so students need nothing but
 this package. Hidden cases are read from the file named by
 ``AUTOGRADER_HIDDEN_VECTORS``, which the grader computes from the reference and
 hands read-only to the sandbox a submission runs in; they use other seeds and
-shapes, and the graded functions a function calls are replayed from the
-reference's records (``runner.Replay``), so one bug costs one function's points.
+shapes. In both, the graded functions a function calls are replayed from the
+reference's records (``runner.Replay``), so a check judges its function on its own
+and one bug costs one function's points.
 """
 
 from __future__ import annotations

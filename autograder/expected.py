@@ -170,14 +170,16 @@ def _sample_tables(plan: dict, arrays: Arrays, ref: ModuleType, expected: Arrays
 
 
 def suite_vectors(assignment: str, hidden: bool) -> Arrays:
-    """Plan (with helper records for the hidden cases), inputs, expected outputs and
-    mistakes of every graded function of ``assignment``, as one flat dict of arrays."""
+    """Plan (with helper records), inputs, expected outputs and mistakes of every graded
+    function of ``assignment``, as one flat dict of arrays. Public and hidden cases alike
+    replay the graded helpers a function calls, so a self-check judges a function on
+    its own, as the grade does: a bug in ``rnn_cell_forward`` fails its own check, not
+    ``rnn_forward``'s too."""
     ref = reference(assignment)
     data: Arrays = {}
     for spec in specs_for(assignment):
         plan, arrays = make_plan(spec, hidden, ref)
-        if hidden:
-            record_helpers(spec, plan, arrays)
+        record_helpers(spec, plan, arrays)
         expected = expected_data(spec, hidden, plan, arrays)
         expected.update(mistake_data(spec, plan, arrays, expected))
         data[f"{spec.name}::plan"] = np.array(json.dumps(plan))
@@ -223,6 +225,12 @@ def packed_hidden_vectors(assignment: str) -> Arrays:
     """The hidden cases as the kernel reads them: packed per function (``runner.pack``),
     so a check opens a few members of the file, not thousands."""
     return _packed(assignment, hidden_vectors(assignment))
+
+
+def packed(assignment: str, data: Arrays) -> Arrays:
+    """``data`` (``suite_vectors``) packed per function (``runner.pack``), as the check
+    library reads it: a check opens a few members of the file, not thousands."""
+    return _packed(assignment, data)
 
 
 def _packed(assignment: str, data: Arrays) -> Arrays:

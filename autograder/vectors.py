@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.expected import suite_vectors
+from autograder.expected import packed, suite_vectors
 from autograder.gradcheck import rel_error
 from autograder.paths import vectors_file
+from autograder.runner import unpack
+from autograder.specs import specs_for
 
 Arrays = dict[str, np.ndarray]
 
@@ -33,8 +35,10 @@ def build_vectors(assignment: str) -> Arrays:
 
 
 def load_committed(assignment: str) -> Arrays:
+    """The committed vectors, unpacked: the same flat dict ``build_vectors`` returns."""
     with np.load(vectors_file(assignment), allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+        stored = {k: data[k] for k in data.files}
+    return {k: v for spec in specs_for(assignment) for k, v in unpack(stored, f"{spec.name}::").items()}
 
 
 def drift(committed: Arrays, fresh: Arrays) -> list[str]:
@@ -61,5 +65,5 @@ def write_vectors(assignment: str) -> Path:
     """Write the vectors of ``assignment`` to the package (deterministic content)."""
     path = vectors_file(assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **build_vectors(assignment))
+    np.savez_compressed(path, **packed(assignment, build_vectors(assignment)))
     return path
