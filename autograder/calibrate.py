@@ -13,16 +13,14 @@ students' code, once per version of the solutions and of this package (cached).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from autograder.paths import solution_notebook
+from autograder.paths import cache_file, solution_notebook
 
 FACTOR = 20
 CELL_FLOOR = 10.0
@@ -58,7 +56,8 @@ def calibrate(assignment: str, kernel: Any, cell_timeout: float) -> Calibration:
     """The limits for grading ``assignment``, from the reference's times on this machine.
 
     ``kernel`` is the ``KernelSandbox`` the students' kernels run in (None: unsandboxed)."""
-    path = _cache_file(assignment)
+    machine = f"{platform.node()} {platform.machine()} {os.cpu_count()}"  # times are this machine's
+    path = cache_file(assignment, f"limits-{assignment}-{{key}}.json", salt=machine)
     try:
         measured = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -116,13 +115,3 @@ def measure_functions(assignment: str) -> dict[str, float]:
     tasks = hidden_tasks(assignment)
     runs = run_functions(source, tasks)
     return {t.function: round(r.seconds or 0.0, 4) for t, r in zip(tasks, runs, strict=True)}
-
-
-def _cache_file(assignment: str) -> Path:
-    """Keyed by the solution notebook, this package's code and the machine."""
-    key = hashlib.sha256(solution_notebook(assignment).read_bytes())
-    for module in sorted(Path(__file__).parent.glob("*.py")):
-        key.update(module.read_bytes())
-    key.update(f"{platform.node()} {platform.machine()} {os.cpu_count()}".encode())
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnn-course-autograder"
-    return cache / f"limits-{assignment}-{key.hexdigest()[:16]}.json"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import inspect
 import json
 import os
@@ -29,7 +28,7 @@ import numpy as np
 from autograder.checks import quiet, split_vectors
 from autograder.judge import Run, error_signature, judge, output_key
 from autograder.mistakes import CATALOG
-from autograder.paths import solution_notebook
+from autograder.paths import cache_file
 from autograder.reference import mutant, reference
 from autograder.runner import decode, encode, pack, run_plan, same, unpack
 from autograder.specs import SPECS, Spec, specs_for
@@ -202,7 +201,7 @@ def provide_hidden_vectors(assignment: str, path: Path) -> None:
 def hidden_vectors(assignment: str) -> Arrays:
     """The hidden cases of ``assignment``: the same for every submission, computed once
     per version of the solutions and of this package (then read from the cache)."""
-    path = _PROVIDED.get(assignment) or _cache_file(assignment)
+    path = _PROVIDED.get(assignment) or cache_file(assignment, f"{assignment}-{{key}}.npz")
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -246,16 +245,7 @@ def hidden_vectors_file(assignment: str) -> Path:
     that plain ``nbgrader autograde`` starts without a sandbox read: each kernel is a new
     process, so this spares every notebook the seconds of computing them."""
     hidden_vectors(assignment)
-    return _cache_file(assignment)
-
-
-def _cache_file(assignment: str) -> Path:
-    """Keyed by the solution notebook and this package's code: any change recomputes."""
-    key = hashlib.sha256(solution_notebook(assignment).read_bytes())
-    for module in sorted(Path(__file__).parent.glob("*.py")):
-        key.update(module.read_bytes())
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnn-course-autograder"
-    return cache / f"{assignment}-{key.hexdigest()[:16]}.npz"
+    return cache_file(assignment, f"{assignment}-{{key}}.npz")
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -39,3 +40,14 @@ def data_file(name: str) -> Path:
 def vectors_file(assignment: str) -> Path:
     """The public self-check vectors of ``assignment`` (generated, committed)."""
     return Path(__file__).resolve().parent / "vectors" / f"{assignment}.npz"
+
+
+def cache_file(assignment: str, name: str, salt: str = "") -> Path:
+    """``name`` (e.g. ``"limits-{key}.json"``) in the instructor's cache, with ``{key}`` a hash
+    of ``assignment``'s solution notebook, this package's code and ``salt``: any change of
+    them computes the cached thing again."""
+    key = hashlib.sha256(solution_notebook(assignment).read_bytes() + salt.encode())
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        key.update(module.read_bytes())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnn-course-autograder"
+    return cache / name.format(key=key.hexdigest()[:16])
