@@ -129,17 +129,19 @@ def _fields_only(spec: Spec, outputs: Arrays) -> Arrays:
 
 
 def mistake_data(spec: Spec, plan: dict, arrays: Arrays, expected: Arrays) -> Arrays:
-    """Name, hint and outputs of every catalogued mistake on the same inputs (for the hints).
+    """Name, hint and outputs of every form of every catalogued mistake on the same
+    inputs (for the hints); ``mistake<i>`` numbers the forms in catalogue order.
 
     A mistake that feeds a helper the wrong inputs stops there (the replayed helper
     knows only the right ones); its signature is then that error.
     """
     data: Arrays = {}
+    forms = [(mistake, edits) for mistake in CATALOG.get(spec.name, []) for edits in mistake.forms]
     with quiet():
-        for i, mistake in enumerate(CATALOG.get(spec.name, [])):
+        for i, (mistake, edits) in enumerate(forms):
             data[f"mistake{i}/name"] = np.array(mistake.name)
             data[f"mistake{i}/hint"] = np.array(mistake.hint)
-            mut = getattr(mutant(spec.assignment, spec.name, mistake.edits), spec.name)
+            mut = getattr(mutant(spec.assignment, spec.name, edits), spec.name)
             outputs, structure, errors, _ = run_plan(mut, plan, arrays)
             if spec.kind == "distribution":
                 outcome = judge(spec, plan["calls"], Run(outputs, structure, errors), expected)

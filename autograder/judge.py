@@ -201,39 +201,70 @@ def catalogued(mistakes: Arrays) -> list[int]:
     )
 
 
-def name_mistake(outcome: Outcome, spec: Spec, run: Run, mistakes: Arrays) -> None:
-    """Name the catalogued mistake that fails every failed case the student's way: the
-    same outputs, or the same wrong inputs given to a helper (for ``sample``: draws that
-    fail in the same way)."""
+def name_mistake(outcome: Outcome, spec: Spec, run: Run, data: Arrays) -> None:
+    """Name the catalogued mistake the student's outputs show, by its effect.
+
+    A mistake fits when, in every failed case, each output the student got wrong is
+    the output the mistake gives there (the same numbers, whatever the shape), or the
+    student's function fed a helper the same wrong inputs. Outputs the student got
+    right may differ from the mistake's: that is the mistake made in fewer places
+    (``dba`` overwritten but ``dWax`` summed). Of the mistakes that fit, the one that
+    shares the most outputs with the student's is named. A correct function is never
+    named: this runs only when a check failed. ``sample`` is named by its draws.
+    """
     if spec.kind == "distribution":
-        _name_sample_mistake(outcome, mistakes)
+        _name_sample_mistake(outcome, data)
         return
-    labels = outcome.failed_cases
-    for i in catalogued(mistakes):
-        matched = False
-        for label in labels:
-            error = mistakes.get(f"mistake{i}/{label}/error")
-            if error is not None:  # the mistake gave a helper wrong inputs: the same ones?
-                if label not in run.errors or error_signature(run.errors[label]) != str(error):
-                    break
-                prefix = f"mistake{i}/"
-                keys = [k[len(prefix) :] for k in mistakes if k.startswith(f"{prefix}{label}/helper")]
-            else:
-                keys = [output_key(label, p) for p in spec.fields]
-                keys = [k for k in keys if f"mistake{i}/{k}" in mistakes]
-            if not keys or any(
-                k not in run.outputs
-                or np.shape(run.outputs[k]) != mistakes[f"mistake{i}/{k}"].shape
-                or rel_error(run.outputs[k], mistakes[f"mistake{i}/{k}"]) > TOL
-                for k in keys
-            ):
-                break
-            matched = True
-        else:
-            if matched:
-                outcome.mistake = str(mistakes[f"mistake{i}/name"])
-                outcome.hint = str(mistakes[f"mistake{i}/hint"])
-                return
+    best, best_shared = None, 0
+    for i in catalogued(data):
+        shared = _shared_effect(i, spec, run, data, outcome.failed_cases)
+        if shared is not None and shared > best_shared:
+            best, best_shared = i, shared
+    if best is not None:
+        outcome.mistake = str(data[f"mistake{best}/name"])
+        outcome.hint = str(data[f"mistake{best}/hint"])
+
+
+def _same_numbers(got: object, want: np.ndarray | None) -> bool:
+    """``got`` holds ``want``'s numbers (to the tolerance), in whatever shape."""
+    if want is None or got is None:
+        return got is None and want is None
+    try:
+        got = np.asarray(got, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return False
+    want = np.asarray(want, dtype=np.float64).ravel()
+    return got.shape == want.shape and bool(np.all(np.isfinite(got))) and rel_error(got, want) <= TOL
+
+
+def _shared_effect(i: int, spec: Spec, run: Run, data: Arrays, labels: list[str]) -> int | None:
+    """How many outputs of the failed cases ``labels`` the student shares with mistake
+    ``i``; None when one the student got wrong is not what the mistake gives."""
+    prefix = f"mistake{i}/"
+    shared = wrong = 0
+    for label in labels:
+        error = data.get(f"{prefix}{label}/error")
+        if error is not None:  # the mistake gave a helper wrong inputs: the same ones?
+            if label not in run.errors or error_signature(run.errors[label]) != str(error):
+                return None
+            keys = [k[len(prefix) :] for k in data if k.startswith(f"{prefix}{label}/helper")]
+            if not all(_same_numbers(run.outputs.get(k), data[prefix + k]) for k in keys):
+                return None
+            shared, wrong = shared + len(keys) + 1, wrong + 1
+            continue
+        if label in run.errors:
+            return None
+        for path in spec.fields:
+            key = output_key(label, path)
+            if key not in data:
+                continue  # this case has no such output
+            got, theirs = run.outputs.get(key), data.get(prefix + key)
+            right = got is not None and compare(got, data[key], "", "") is None
+            if _same_numbers(got, theirs):
+                shared, wrong = shared + 1, wrong + (not right)
+            elif not right:
+                return None
+    return shared if wrong else None
 
 
 # --- sample: judged by its distribution ---------------------------------------------
@@ -257,9 +288,48 @@ def _chi2_fails(observed: np.ndarray, expected: np.ndarray) -> tuple[bool, float
     return stat > df + 6 * np.sqrt(2 * df) + 10, stat
 
 
+def _step_problem(seqs: list[list[int]], step: int, expected: Arrays, probs: str) -> str | None:
+    """Whether character ``step`` of the draws follows the model: first its overall
+    frequencies, then its frequencies after each prefix (a mistake can keep the overall
+    frequencies and still draw the wrong letter after a given prefix)."""
+    vocab = expected[probs].size
+    by_prefix: dict[tuple[int, ...], np.ndarray] = {}
+    for seq in seqs:
+        if len(seq) > step:
+            by_prefix.setdefault(tuple(seq[:step]), np.zeros(vocab))[seq[step]] += 1
+    if sum(c.sum() for c in by_prefix.values()) < 50:
+        return "too few"
+    expect = {k: c.sum() * expected[probs + "-".join(map(str, k))] for k, c in by_prefix.items()}
+    obs, exp = sum(by_prefix.values()), sum(expect.values())
+    if _chi2_fails(obs, exp)[0]:
+        top = int(np.argmax(np.abs(obs - exp)))
+        return (
+            f"does not follow the model's softmax: index {top} was drawn {int(obs[top])} times "
+            f"out of {int(obs.sum())}, the model expects about {exp[top]:.0f}."
+        )
+    keys = sorted(by_prefix)
+    if (
+        step
+        and _chi2_fails(
+            np.concatenate([by_prefix[k] for k in keys]), np.concatenate([expect[k] for k in keys])
+        )[0]
+    ):
+        prefix, top = max(
+            ((k, i) for k in keys for i in range(vocab)),
+            key=lambda ki: abs(by_prefix[ki[0]][ki[1]] - expect[ki[0]][ki[1]]),
+        )
+        return (
+            f"does not follow the model's softmax: after the indices {list(prefix)}, index {top} was "
+            f"drawn {int(by_prefix[prefix][top])} times out of {int(by_prefix[prefix].sum())}, "
+            f"the model expects about {expect[prefix][top]:.0f}."
+        )
+    return None
+
+
 def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays) -> Outcome:
     """Check the sequences ``sample`` drew: the stopping rules, then the distribution of
-    the first three characters against the model's own softmax."""
+    the first three characters against the model's own softmax, overall and after
+    each prefix."""
     problems: list[str] = []
     failed: list[str] = []
     for call in calls:
@@ -306,21 +376,11 @@ def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays
             failed.append(label)
             continue
         for step in range(3):
-            obs, exp = np.zeros(vocab), np.zeros(vocab)
-            for seq in seqs:
-                if len(seq) > step:
-                    obs[seq[step]] += 1
-                    exp += expected[f"probs/{label}/" + "-".join(map(str, seq[:step]))]
-            if obs.sum() < 50:
+            problem = _step_problem(seqs, step, expected, f"probs/{label}/")
+            if problem == "too few":
                 break
-            fails, _ = _chi2_fails(obs, exp)
-            if fails:
-                top = int(np.argmax(np.abs(obs - exp)))
-                problems.append(
-                    f"case '{label}': character {step + 1} of your samples does not follow the "
-                    f"model's softmax: index {top} was drawn {int(obs[top])} times out of "
-                    f"{int(obs.sum())}, the model expects about {exp[top]:.0f}."
-                )
+            if problem:
+                problems.append(f"case '{label}': character {step + 1} of your samples {problem}")
                 failed.append(label)
                 break
     outcome = Outcome(spec.name, not problems, len(calls), problems)

@@ -1,31 +1,45 @@
 """The catalogue of known student mistakes, written as edits of the reference.
 
 Each mistake is a small text edit of the reference function in ``solutions/``
-(never a hand-made copy of it). The checks run these mutants on the same inputs
-as the student's function: when the student's outputs match a mutant's, the
-message names the mistake and gives its hint, like a teaching assistant who has
-seen it before. The tests turn every entry into a submission and prove it loses
-the function's points, both under nbgrader and under the trusted verify.
+(never a hand-made copy of it), sometimes with other forms: the same mistake as
+students also write it, when that gives other numbers (PyTorch's reset gate with the
+bias inside or outside the gated product). The checks run these mutants on the same
+inputs as the student's function and name a mistake by its effect (``judge.name_mistake``):
+every output the student got wrong is what the mistake gives there, so the mistake
+made in fewer places (two arrays left unclipped instead of all) gets its hint too.
+The tests turn every entry into a submission and prove it loses the function's
+points, both under nbgrader and under the trusted verify; ``tests/buggy_variants.py``
+holds independently written buggy functions that must get their hints.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+Edits = tuple[tuple[str, str], ...]  # (old, new) in the reference function
+
 
 @dataclass(frozen=True)
 class Mistake:
     name: str  # short, in the student's words
     hint: str  # what to look at, not the answer
-    edits: tuple[tuple[str, str], ...]  # (old, new) in the reference function
+    edits: Edits
+    also: tuple[Edits, ...] = ()  # other ways students write the same mistake
+
+    @property
+    def forms(self) -> tuple[Edits, ...]:
+        return (self.edits, *self.also)
 
 
-def m(name: str, hint: str, *edits: tuple[str, str]) -> Mistake:
-    return Mistake(name, hint, edits)
+def m(name: str, hint: str, *edits: tuple[str, str], also: tuple[Edits, ...] = ()) -> Mistake:
+    return Mistake(name, hint, edits, also)
 
 
 CELL_TANH = "np.tanh(Waa @ a_prev + Wax @ xt + ba)"
 STEP_CALL = "cell_forward(x[:, :, t], a_next, parameters)"
+GRU_CANDIDATE = "np.tanh(Wh @ np.concatenate([r * a_prev, xt], axis=0) + bh)"
+# Wh split into the blocks acting on a_prev and on xt
+WH_BLOCKS = ("    stacked = ", "    Wh_a, Wh_x = Wh[:, : len(a_prev)], Wh[:, len(a_prev) :]\n    stacked = ")
 
 CATALOG: dict[str, list[Mistake]] = {
     "rnn_cell_forward": [
@@ -95,9 +109,21 @@ CATALOG: dict[str, list[Mistake]] = {
             "reset gate applied after the matmul (PyTorch's GRU)",
             "Here r multiplies a_prev inside the stack [r * a_prev; xt], before Wh. "
             "PyTorch applies it after the matmul: a different GRU.",
-            (
-                "np.tanh(Wh @ np.concatenate([r * a_prev, xt], axis=0) + bh)",
-                "np.tanh(r * (Wh @ stacked) + bh)",
+            (GRU_CANDIDATE, "np.tanh(r * (Wh @ stacked) + bh)"),
+            also=(
+                # r on the hidden block of Wh only, the bias outside or inside the product
+                (
+                    (
+                        GRU_CANDIDATE,
+                        "np.tanh(Wh[:, len(a_prev) :] @ xt + r * (Wh[:, : len(a_prev)] @ a_prev) + bh)",
+                    ),
+                ),
+                (
+                    (
+                        GRU_CANDIDATE,
+                        "np.tanh(Wh[:, len(a_prev) :] @ xt + r * (Wh[:, : len(a_prev)] @ a_prev + bh))",
+                    ),
+                ),
             ),
         ),
         m(
@@ -207,12 +233,10 @@ CATALOG: dict[str, list[Mistake]] = {
     ],
     "clip": [
         m(
-            "only some arrays clipped",
+            # none clipped: a student who left out only some arrays gets the hint too
+            "arrays left unclipped",
             "Clip EVERY array of the dict, whatever its key.",
-            (
-                "for name, grad in gradients.items()}",
-                "if name in ('dWax', 'dWaa') else grad for name, grad in gradients.items()}",
-            ),
+            ("np.clip(grad, -max_value, max_value) for", "grad for"),
         ),
         m(
             "clipped to [0, max_value]",

@@ -202,6 +202,22 @@ def lm_vocab(size: int) -> dict[str, int]:
     return {ch: i for i, ch in enumerate(chars)}
 
 
+def _cycle_params(letters: int) -> dict[str, np.ndarray]:
+    """A model that mostly writes the letters in a cycle (a -> b -> c -> a ...) and rarely
+    a newline: hidden unit i fires on letter i and predicts letter i + 1. An input vector
+    that keeps an earlier letter switches on two units, so the third character drawn
+    falls between two letters instead of one: a one-hot input not reset shows at once."""
+    vocab = letters + 1
+    Wax = np.zeros((letters, vocab))
+    Wax[:, :letters] = 3.0 * np.eye(letters)
+    Wya = np.zeros((vocab, letters))
+    Wya[(np.arange(letters) + 1) % letters, np.arange(letters)] = 3.0
+    by = np.zeros((vocab, 1))
+    by[-1] = -3.0
+    Waa = 0.1 * np.eye(letters)
+    return {"Wax": Wax, "Waa": Waa, "Wya": Wya, "ba": np.zeros((letters, 1)), "by": by}
+
+
 def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     # Strong input weights make the next-character distribution depend clearly on the
     # character just drawn, so not feeding it back shows up in the second step.
@@ -223,6 +239,12 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
                 {"max_length": 3},
                 repeat=300,
             ),
+            Case(
+                "letters in a cycle",
+                (_cycle_params(3), lm_vocab(4), RngSeed(7)),
+                {"max_length": 3},
+                repeat=300,
+            ),
         ]
     v1, v2 = lm_vocab(7), lm_vocab(5)
     rare_newline = params(5, 6)
@@ -234,6 +256,9 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
             (rare_newline, v2, RngSeed(23)),
             {"max_length": 4},
             repeat=1000,
+        ),
+        Case(
+            "letters in a cycle", (_cycle_params(4), lm_vocab(5), RngSeed(29)), {"max_length": 4}, repeat=400
         ),
     ]
 

@@ -23,7 +23,7 @@ def solution_lines(assignment: str) -> set[str]:
     solution = nbformat.read(solution_notebook(assignment), as_version=4)
     released = "\n".join(c.source for c in submissions.release(assignment).cells)
     lines = {ln.strip() for c in solution.cells for r in region.findall(c.source) for ln in r.splitlines()}
-    lines |= {old.strip() for ms in CATALOG.values() for m in ms for old, _ in m.edits}
+    lines |= {old.strip() for ms in CATALOG.values() for m in ms for edits in m.forms for old, _ in edits}
     return {ln for ln in lines if len(ln) > 20 and ln not in released}
 
 

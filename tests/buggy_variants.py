@@ -1,0 +1,498 @@
+"""Buggy implementations written as students write them, each making one catalogued mistake.
+
+None of them is an edit of the reference: each is the full source of a student's
+solution cell, in its own style (loops, split weight blocks, einsum, another formula
+for the same wrong value, the mistake made in a different subset of the arrays).
+``tests/test_hints.py`` proves the self-check and the grade cell's check fail each one
+AND name the mistake it makes, i.e. that hints follow what a mistake does to the
+outputs, not the exact text of one catalogued mutant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from autograder.reference import reference
+from autograder.specs import SPECS
+
+
+@dataclass(frozen=True)
+class Buggy:
+    function: str
+    mistake: str  # the name of the catalogued mistake it makes (autograder/mistakes.py)
+    label: str  # how it is written
+    source: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.function}-{self.label}"
+
+    def load(self) -> ModuleType:
+        """The function defined next to the reference's helpers, as in a student's kernel."""
+        module = ModuleType(f"buggy_{self.function}")
+        module.__dict__.update(vars(reference(SPECS[self.function].assignment)))
+        exec(compile(self.source, f"<buggy {self.id}>", "exec"), module.__dict__)  # noqa: S102
+        return module
+
+
+BUGGY: list[Buggy] = []
+
+
+def buggy(function: str, mistake: str, label: str, source: str) -> None:
+    BUGGY.append(Buggy(function, mistake, label, source.lstrip("\n")))
+
+
+# --- assign_5a ----------------------------------------------------------------------
+
+buggy(
+    "rnn_cell_forward",
+    "softmax over the wrong axis",
+    "own stable softmax over the batch",
+    """
+def rnn_cell_forward(xt, a_prev, parameters):
+    p = parameters
+    pre = np.einsum("ij,jm->im", p["Wax"], xt) + np.einsum("ij,jm->im", p["Waa"], a_prev)
+    a_next = np.tanh(pre + p["ba"])
+    logits = p["Wya"] @ a_next + p["by"]
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    yt_pred = e / e.sum(axis=1, keepdims=True)
+    return a_next, yt_pred, (a_next, a_prev, xt, parameters)
+""",
+)
+
+buggy(
+    "rnn_cell_forward",
+    "the bias ba is missing",
+    "stacked weights, no bias",
+    """
+def rnn_cell_forward(xt, a_prev, parameters):
+    W = np.hstack([parameters["Waa"], parameters["Wax"]])
+    a_next = np.tanh(W @ np.vstack([a_prev, xt]))
+    yt_pred = softmax(parameters["Wya"] @ a_next + parameters["by"])
+    return a_next, yt_pred, (a_next, a_prev, xt, parameters)
+""",
+)
+
+buggy(
+    "rnn_cell_forward",
+    "sigmoid instead of tanh",
+    "the logistic written with tanh",
+    """
+def rnn_cell_forward(xt, a_prev, parameters):
+    Wax, Waa, Wya, ba, by = (parameters[k] for k in ("Wax", "Waa", "Wya", "ba", "by"))
+    pre = Wax @ xt + Waa @ a_prev + ba
+    a_next = 0.5 * (1.0 + np.tanh(0.5 * pre))  # squash to (0, 1)
+    yt_pred = softmax(Wya @ a_next + by)
+    return a_next, yt_pred, (a_next, a_prev, xt, parameters)
+""",
+)
+
+buggy(
+    "rnn_forward",
+    "every step starts from a0",
+    "while loop, the state never moves on",
+    """
+def rnn_forward(x, a0, parameters):
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wya"].shape
+    a, y_pred, caches = np.zeros((n_a, m, T_x)), np.zeros((n_y, m, T_x)), []
+    state = a0
+    t = 0
+    while t < T_x:
+        new_state, prediction, cache = rnn_cell_forward(x[:, :, t], state, parameters)
+        a[:, :, t], y_pred[:, :, t] = new_state, prediction
+        caches.append(cache)
+        t += 1
+    return a, y_pred, (caches, x)
+""",
+)
+
+buggy(
+    "rnn_forward",
+    "a stores the state before each step",
+    "lists and np.stack",
+    """
+def rnn_forward(x, a0, parameters):
+    states, predictions, caches = [], [], []
+    h = a0
+    for t in range(x.shape[2]):
+        states.append(h)
+        h, y_t, cache = rnn_cell_forward(x[:, :, t], h, parameters)
+        predictions.append(y_t)
+        caches.append(cache)
+    return np.stack(states, axis=2), np.stack(predictions, axis=2), (caches, x)
+""",
+)
+
+buggy(
+    "gru_cell_forward",
+    "reset gate applied after the matmul (PyTorch's GRU)",
+    "weight blocks, r on the hidden block only",
+    """
+def gru_cell_forward(xt, a_prev, parameters):
+    P = parameters
+    n_a = a_prev.shape[0]
+    both = np.concatenate([a_prev, xt])
+    z = sigmoid(P["Wz"] @ both + P["bz"])
+    r = sigmoid(P["Wr"] @ both + P["br"])
+    h_tilde = np.tanh(P["Wh"][:, n_a:] @ xt + r * (P["Wh"][:, :n_a] @ a_prev) + P["bh"])
+    a_next = z * a_prev + (1 - z) * h_tilde
+    yt_pred = softmax(P["Wy"] @ a_next + P["by"])
+    return a_next, yt_pred, (a_next, a_prev, xt, z, r, h_tilde, parameters)
+""",
+)
+
+buggy(
+    "gru_cell_forward",
+    "reset gate applied after the matmul (PyTorch's GRU)",
+    "weight blocks, r on the hidden block and the bias",
+    """
+def gru_cell_forward(xt, a_prev, parameters):
+    Wz, Wr, Wh, Wy = (parameters[k] for k in ("Wz", "Wr", "Wh", "Wy"))
+    n_a = a_prev.shape[0]
+    Wh_a, Wh_x = Wh[:, :n_a], Wh[:, n_a:]
+    z = sigmoid(Wz[:, :n_a] @ a_prev + Wz[:, n_a:] @ xt + parameters["bz"])
+    r = sigmoid(Wr[:, :n_a] @ a_prev + Wr[:, n_a:] @ xt + parameters["br"])
+    h_tilde = np.tanh(Wh_x @ xt + r * (Wh_a @ a_prev + parameters["bh"]))
+    a_next = (1 - z) * h_tilde + z * a_prev
+    yt_pred = softmax(Wy @ a_next + parameters["by"])
+    return a_next, yt_pred, (a_next, a_prev, xt, z, r, h_tilde, parameters)
+""",
+)
+
+buggy(
+    "gru_cell_forward",
+    "z and 1 - z swapped",
+    "interpolation written as a step towards h_tilde",
+    """
+def gru_cell_forward(xt, a_prev, parameters):
+    P = parameters
+    s = np.vstack((a_prev, xt))
+    z = sigmoid(P["Wz"] @ s + P["bz"])
+    r = sigmoid(P["Wr"] @ s + P["br"])
+    h_tilde = np.tanh(P["Wh"] @ np.vstack((r * a_prev, xt)) + P["bh"])
+    a_next = a_prev + z * (h_tilde - a_prev)
+    yt_pred = softmax(P["Wy"] @ a_next + P["by"])
+    return a_next, yt_pred, (a_next, a_prev, xt, z, r, h_tilde, parameters)
+""",
+)
+
+buggy(
+    "gru_forward",
+    "the same input at every step",
+    "first input hoisted out of the loop",
+    """
+def gru_forward(x, a0, parameters):
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wy"].shape
+    a = np.zeros((n_a, m, T_x))
+    y_pred = np.zeros((n_y, m, T_x))
+    caches = []
+    xt = x[:, :, 0]
+    h = a0
+    for t in range(T_x):
+        h, y_pred[:, :, t], cache = gru_cell_forward(xt, h, parameters)
+        a[:, :, t] = h
+        caches.append(cache)
+    return a, y_pred, (caches, x)
+""",
+)
+
+# --- assign_5b ----------------------------------------------------------------------
+
+buggy(
+    "rnn_cell_backward",
+    "missing tanh derivative",
+    "einsum, float32",
+    """
+def rnn_cell_backward(da_next, cache):
+    a_next, a_prev, xt, parameters = cache
+    g = da_next.astype(np.float32)
+    Wax, Waa = parameters["Wax"].astype(np.float32), parameters["Waa"].astype(np.float32)
+    return {
+        "dxt": np.einsum("an,am->nm", Wax, g),
+        "da_prev": np.einsum("ab,am->bm", Waa, g),
+        "dWax": np.einsum("am,nm->an", g, xt),
+        "dWaa": np.einsum("am,bm->ab", g, a_prev),
+        "dba": g.sum(axis=1)[:, None],
+    }
+""",
+)
+
+buggy(
+    "rnn_cell_backward",
+    "dba summed over the wrong axis",
+    "summed over the examples' axis, no keepdims",
+    """
+def rnn_cell_backward(da_next, cache):
+    a_next, a_prev, xt, parameters = cache
+    dtanh = (1 - np.square(a_next)) * da_next
+    return {
+        "dxt": parameters["Wax"].T.dot(dtanh),
+        "da_prev": parameters["Waa"].T.dot(dtanh),
+        "dWax": dtanh.dot(xt.T),
+        "dWaa": dtanh.dot(a_prev.T),
+        "dba": dtanh.sum(axis=0),
+    }
+""",
+)
+
+buggy(
+    "rnn_cell_backward",
+    "tanh derivative taken at a_prev",
+    "np.square of the wrong state",
+    """
+def rnn_cell_backward(da_next, cache):
+    a_next, a_prev, xt, parameters = cache
+    d = da_next * (1.0 - np.square(a_prev))
+    grads = {"dxt": parameters["Wax"].T @ d, "da_prev": parameters["Waa"].T @ d}
+    grads["dWax"] = d @ xt.T
+    grads["dWaa"] = d @ a_prev.T
+    grads["dba"] = d.sum(axis=1, keepdims=True)
+    return grads
+""",
+)
+
+buggy(
+    "rnn_backward",
+    "parameter gradients overwritten",
+    "only dWaa overwritten",
+    """
+def rnn_backward(da, caches):
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    grads = {"dx": np.zeros((x.shape[0], m, T_x)), "dWax": 0, "dWaa": 0, "dba": 0}
+    carry = np.zeros((n_a, m))
+    for t in range(T_x - 1, -1, -1):
+        step = rnn_cell_backward(da[:, :, t] + carry, cell_caches[t])
+        grads["dx"][:, :, t] = step["dxt"]
+        carry = step["da_prev"]
+        grads["dWax"] = grads["dWax"] + step["dWax"]
+        grads["dWaa"] = step["dWaa"]
+        grads["dba"] = grads["dba"] + step["dba"]
+    grads["da0"] = carry
+    return grads
+""",
+)
+
+buggy(
+    "rnn_backward",
+    "da_prev not accumulated across time",
+    "the recurrent gradient kept but never added",
+    """
+def rnn_backward(da, caches):
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    dx = np.zeros((x.shape[0], m, T_x))
+    totals = {"dWax": 0.0, "dWaa": 0.0, "dba": 0.0}
+    da_prev = np.zeros((n_a, m))
+    for t in reversed(range(T_x)):
+        g = rnn_cell_backward(da[:, :, t], cell_caches[t])
+        dx[:, :, t] = g["dxt"]
+        da_prev = g["da_prev"]
+        for k in totals:
+            totals[k] = totals[k] + g[k]
+    return {"dx": dx, "da0": da_prev, **totals}
+""",
+)
+
+buggy(
+    "clip",
+    "arrays left unclipped",
+    "only the weight gradients clipped",
+    """
+def clip(gradients, max_value):
+    out = {}
+    for key, value in gradients.items():
+        if key.startswith("dW"):
+            out[key] = np.clip(value, -max_value, max_value)
+        else:
+            out[key] = value
+    return out
+""",
+)
+
+buggy(
+    "clip",
+    "arrays left unclipped",
+    "in place, the first key skipped",
+    """
+def clip(gradients, max_value):
+    keys = list(gradients)
+    for key in keys[1:]:
+        np.clip(gradients[key], -max_value, max_value, out=gradients[key])
+    return gradients
+""",
+)
+
+buggy(
+    "optimize",
+    "gradients not clipped",
+    "clip called, its result dropped",
+    """
+def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
+    loss, cache = lm_forward(X, Y, a_prev, parameters)
+    grads = lm_backward(cache, parameters)
+    clip(grads, 5)
+    for k in ("Wax", "Waa", "Wya", "ba", "by"):
+        parameters[k] -= learning_rate * grads["d" + k]
+    return loss, grads, cache[0][:, :, -1]
+""",
+)
+
+buggy(
+    "optimize",
+    "parameters never updated",
+    "a new dict instead of an update in place",
+    """
+def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
+    loss, cache = lm_forward(X, Y, a_prev, parameters)
+    gradients = clip(lm_backward(cache, parameters), 5)
+    parameters = {k: v - learning_rate * gradients["d" + k] for k, v in parameters.items()}
+    return loss, gradients, cache[0][:, :, -1]
+""",
+)
+
+buggy(
+    "model",
+    "hidden state not carried between names",
+    "state reset at every name",
+    """
+def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
+          seed=0, sample_every=0, n_samples=5):
+    rng = np.random.default_rng(seed)
+    vocab_size = len(char_to_ix)
+    parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
+    names = list(data)
+    rng.shuffle(names)
+    losses = []
+    for j in range(num_iterations):
+        word = names[j % len(names)]
+        X = [None] + [char_to_ix[c] for c in word]
+        Y = X[1:] + [char_to_ix["\\n"]]
+        h0 = np.zeros((n_a, 1))
+        loss, grads, h_last = optimize(X, Y, h0, parameters, learning_rate)
+        losses.append(loss)
+    return parameters, losses
+""",
+)
+
+buggy(
+    "sample",
+    "argmax instead of sampling",
+    "the most likely character, with a for loop",
+    """
+def sample(parameters, char_to_ix, rng, max_length=50):
+    Waa, Wax, Wya, ba, by = (parameters[k] for k in ("Waa", "Wax", "Wya", "ba", "by"))
+    vocab_size = by.shape[0]
+    newline = char_to_ix["\\n"]
+    x = np.zeros((vocab_size, 1))
+    h = np.zeros((Waa.shape[0], 1))
+    out = []
+    for _ in range(max_length):
+        h = np.tanh(Wax @ x + Waa @ h + ba)
+        probs = softmax(Wya @ h + by)
+        idx = int(probs.ravel().argmax())
+        out.append(idx)
+        if idx == newline:
+            break
+        x = np.zeros((vocab_size, 1))
+        x[idx] = 1
+    return out
+""",
+)
+
+
+# --- mistakes the catalogue does not hold: they must fail WITHOUT a hint ---------------
+# (a hint that names the wrong mistake misleads more than none)
+
+UNCATALOGUED: list[Buggy] = []
+
+
+def unknown(function: str, label: str, source: str) -> None:
+    UNCATALOGUED.append(Buggy(function, "", label, source.lstrip("\n")))
+
+
+unknown(
+    "rnn_cell_forward",
+    "relu instead of tanh",
+    """
+def rnn_cell_forward(xt, a_prev, parameters):
+    p = parameters
+    a_next = np.maximum(0, p["Wax"] @ xt + p["Waa"] @ a_prev + p["ba"])
+    yt_pred = softmax(p["Wya"] @ a_next + p["by"])
+    return a_next, yt_pred, (a_next, a_prev, xt, parameters)
+""",
+)
+
+unknown(
+    "rnn_forward",
+    "the first step skipped",
+    """
+def rnn_forward(x, a0, parameters):
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wya"].shape
+    a, y_pred, caches = np.zeros((n_a, m, T_x)), np.zeros((n_y, m, T_x)), []
+    h = a0
+    for t in range(1, T_x):
+        h, y_pred[:, :, t], cache = rnn_cell_forward(x[:, :, t], h, parameters)
+        a[:, :, t] = h
+        caches.append(cache)
+    return a, y_pred, (caches, x)
+""",
+)
+
+unknown(
+    "gru_cell_forward",
+    "the two gates' weights swapped",
+    """
+def gru_cell_forward(xt, a_prev, parameters):
+    P = parameters
+    s = np.concatenate([a_prev, xt])
+    z = sigmoid(P["Wr"] @ s + P["br"])
+    r = sigmoid(P["Wz"] @ s + P["bz"])
+    h_tilde = np.tanh(P["Wh"] @ np.concatenate([r * a_prev, xt]) + P["bh"])
+    a_next = z * a_prev + (1 - z) * h_tilde
+    return a_next, softmax(P["Wy"] @ a_next + P["by"]), (a_next, a_prev, xt, z, r, h_tilde, parameters)
+""",
+)
+
+unknown(
+    "rnn_cell_backward",
+    "dWaa transposed",
+    """
+def rnn_cell_backward(da_next, cache):
+    a_next, a_prev, xt, parameters = cache
+    dz = da_next * (1 - a_next**2)
+    return {
+        "dxt": parameters["Wax"].T @ dz,
+        "da_prev": parameters["Waa"].T @ dz,
+        "dWax": dz @ xt.T,
+        "dWaa": a_prev @ dz.T,
+        "dba": dz.sum(axis=1, keepdims=True),
+    }
+""",
+)
+
+unknown(
+    "clip",
+    "the sign lost",
+    """
+def clip(gradients, max_value):
+    return {k: np.minimum(np.abs(v), max_value) for k, v in gradients.items()}
+""",
+)
+
+unknown(
+    "optimize",
+    "the step taken twice",
+    """
+def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
+    loss, cache = lm_forward(X, Y, a_prev, parameters)
+    gradients = clip(lm_backward(cache, parameters), 5)
+    for k in ("Wax", "Waa", "Wya", "ba", "by"):
+        parameters[k] -= 2 * learning_rate * gradients["d" + k]
+    return loss, gradients, cache[0][:, :, -1]
+""",
+)
