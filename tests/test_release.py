@@ -8,9 +8,11 @@ any drift, and check that the release gives nothing away.
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -39,7 +41,12 @@ def comparable(nb: nbformat.NotebookNode) -> list[dict]:
     """What a release is made of, without volatile fields (ids, outputs, execution counts)."""
     meta = ("nbgrader", "deletable", "editable")
     return [
-        {"cell_type": c.cell_type, "source": c.source, **{k: c.metadata[k] for k in meta if k in c.metadata}}
+        {
+            "cell_type": c.cell_type,
+            "source": c.source,
+            "attachments": c.get("attachments"),
+            **{k: c.metadata[k] for k in meta if k in c.metadata},
+        }
         for c in nb.cells
     ]
 
@@ -66,6 +73,22 @@ def test_release_is_generated_from_solutions(assignment: str, tmp_path: Path, ru
     for i, (want, got) in enumerate(zip(comparable(fresh), comparable(committed), strict=True)):
         assert got == want, f"cell {i} ({want.get('nbgrader', {}).get('grade_id')}) differs. {fix}"
     assert committed.metadata.get("kernelspec") == fresh.metadata.get("kernelspec"), fix
+
+
+def test_figures_are_the_ones_diagrams_py_draws(assignment: str) -> None:
+    """Each figure attached to a markdown cell is what ``solutions/diagrams.py`` draws today."""
+    diagrams = runpy.run_path(str(course_root() / "solutions" / "diagrams.py"))  # no .pyc written
+    solution = read_notebook(solution_notebook(assignment))
+    figures = [f for f in diagrams["FIGURES"] if f[0] == assignment]
+    assert figures
+    for _, grade_id, name, draw in figures:
+        cell = next(c for c in solution.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+        assert f"](attachment:{name})" in cell.source
+        assert list(cell.get("attachments", {})) == [name]
+        png = base64.b64decode(cell.attachments[name]["image/png"])
+        assert diagrams["png_source"](png) == diagrams["source_digest"](draw()), (
+            f"{name} is out of date: run `python solutions/diagrams.py`, then regenerate the release"
+        )
 
 
 def test_solutions_carry_no_outputs(assignment: str) -> None:

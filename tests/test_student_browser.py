@@ -151,8 +151,13 @@ def run_all(lab: Lab, name: str, nb: nbformat.NotebookNode, screenshot: str) -> 
             folder = Path(os.environ.get("AUTOGRADER_SCREENSHOTS") or lab.work)
             folder.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=folder / screenshot)
+            # the markdown's figures (cell attachments): alt text and width once loaded
+            figures = page.eval_on_selector_all(
+                f"{PANEL} .jp-MarkdownOutput img", "els => els.map(e => [e.alt, e.naturalWidth])"
+            )
             return {
                 "outputs": outputs,
+                "figures": dict(figures),
                 "formulas": page.locator(f"{PANEL} mjx-container").count(),
                 "images": images.count(),
                 "screenshot": folder / screenshot,
@@ -164,6 +169,7 @@ def run_all(lab: Lab, name: str, nb: nbformat.NotebookNode, screenshot: str) -> 
 def test_blank_notebook_stops_at_the_first_function_with_a_clean_message(lab: Lab) -> None:
     seen = run_all(lab, "blank_5a.ipynb", submissions.release("assign_5a"), "assign_5a_blank.png")
     assert seen["formulas"] > 20  # the LaTeX is rendered
+    assert unrolled_figure_width(seen, "The RNN unrolled") == 720  # drawn, at its natural size
     failed = [o for o in seen["outputs"] if "not right yet" in o]
     # Run All stops at the first check, as the introduction says
     assert len(failed) == 1, seen["outputs"]
@@ -171,6 +177,20 @@ def test_blank_notebook_stops_at_the_first_function_with_a_clean_message(lab: La
     assert message.startswith("rnn_cell_forward is not right yet."), message
     assert "NotImplementedError" in message and "Traceback" not in message and "File " not in message
     assert seen["screenshot"].stat().st_size > 10_000
+
+
+def unrolled_figure_width(seen: dict, alt_start: str) -> int:
+    widths = [w for alt, w in seen["figures"].items() if alt.startswith(alt_start)]
+    assert len(widths) == 1, seen["figures"]
+    return widths[0]
+
+
+def test_blank_assign_5b_stops_at_its_first_function(lab: Lab) -> None:
+    seen = run_all(lab, "blank_5b.ipynb", submissions.release("assign_5b"), "assign_5b_blank.png")
+    assert seen["formulas"] > 20
+    assert unrolled_figure_width(seen, "Backpropagation through time") == 720
+    failed = [o for o in seen["outputs"] if "not right yet" in o]
+    assert len(failed) == 1 and failed[0].startswith("rnn_cell_backward is not right yet."), seen["outputs"]
 
 
 def test_completed_notebook_passes_every_check_and_draws_the_figure(lab: Lab) -> None:
