@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import bleach
 import jinja2
 import nbformat
+from bleach.css_sanitizer import CSSSanitizer
 from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Integer
@@ -86,4 +90,43 @@ class FeedbackExporter(HTMLExporter):
     def _create_environment(self):
         environment = super()._create_environment()
         environment.bytecode_cache = _TEMPLATES
+        environment.filters["clean_html"] = clean_feedback_html
         return environment
+
+
+# What markdown renders to, beyond bleach's defaults: nbconvert's own ``clean_html`` keeps
+# neither paragraphs, headings nor table heads, so sanitized feedback showed the course's
+# text as "&lt;p&gt;...". Scripts, event handlers, styles and links to elsewhere stay out.
+_TAGS = {
+    *bleach.ALLOWED_TAGS,
+    *("p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "div", "span", "pre", "code", "img"),
+    *("table", "thead", "tbody", "tr", "th", "td", "sub", "sup", "del", "dl", "dt", "dd"),
+}
+_TABLE_ALIGNMENT = CSSSanitizer(allowed_css_properties=["text-align"])
+_INLINE_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z")
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if name in ("class", "id"):
+        return True
+    if tag == "a":
+        return name == "title" or (name == "href" and value.startswith(("https://", "http://", "#")))
+    if tag == "img":  # only images carried in the file itself (cell attachments, plots)
+        return name in ("alt", "title", "width", "height") or (
+            name == "src" and bool(_INLINE_IMAGE.match(value))
+        )
+    if tag in ("th", "td"):
+        return name in ("style", "colspan", "rowspan")  # style: mistune's text-align only
+    return name == "title" and tag in ("abbr", "acronym")
+
+
+def clean_feedback_html(html: str | bytes) -> str:
+    """nbconvert's ``clean_html`` for the feedback, keeping what the course's markdown renders to."""
+    html = html.decode() if isinstance(html, bytes) else str(html)
+    return bleach.clean(
+        html,
+        tags=_TAGS,
+        attributes=_allowed_attribute,
+        protocols=[*bleach.ALLOWED_PROTOCOLS, "data"],  # data: only where _allowed_attribute says
+        css_sanitizer=_TABLE_ALIGNMENT,
+    )

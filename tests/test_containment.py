@@ -26,6 +26,7 @@ from solution_text import readable_text, solution_lines
 from autograder import cgroups
 from autograder.course import db_url
 from autograder.paths import course_root, solution_notebook
+from autograder.preprocessors import clean_feedback_html
 from autograder.verify import grade_cells
 
 pytestmark = pytest.mark.xdist_group("adversarial")  # shares the graded class with test_grade_class
@@ -123,6 +124,30 @@ def test_student_text_is_escaped_in_feedback(attacked) -> None:
     assert "<script>alert('owned')" not in html  # an exception message, in the trusted summary
     assert "<script>alert('owned2')" not in html and "<img src=x onerror" not in html  # displayed HTML
     assert "raised ValueError: &lt;script&gt;alert('owned')" in html  # the message is shown, as text
+
+
+@pytest.mark.parametrize(
+    ("markup", "forbidden"),
+    [
+        ("<p>hi<script>alert(1)</script></p>", "<script"),
+        ("<img src=x onerror=alert(3)>", "onerror"),
+        ('<img src="https://tracker.example/p.png">', "tracker"),  # no request leaves the page
+        ('<img src="data:image/svg+xml;base64,PHN2Zz4=">', "svg"),  # SVG can carry script
+        ('<a href="javascript:alert(1)">x</a>', "javascript:"),
+        ('<a href="data:text/html,x">x</a>', "data:"),
+        ('<h1 onclick="x()" style="position:fixed">x</h1>', "onclick"),
+        ('<div style="position:fixed;top:0">x</div>', "position"),
+        ("<iframe src=https://example.org></iframe>", "<iframe"),
+    ],
+)
+def test_feedback_html_keeps_markdown_and_drops_the_rest(markup: str, forbidden: str) -> None:
+    """The feedback's sanitizer keeps what markdown renders to (a student's answers, the
+    course's text and figures) and drops scripts, handlers, styles and outside requests."""
+    assert forbidden not in clean_feedback_html(markup)
+    kept = '<h2 id="t">T</h2><p>a <em>b</em></p><table><thead><tr><th>x</th></tr></thead></table>'
+    assert clean_feedback_html(kept) == kept
+    figure = '<img alt="f" src="data:image/png;base64,iVBORw0KGgo=">'
+    assert clean_feedback_html(figure) == figure
 
 
 def test_the_front_end_and_verify_contain_the_same_attack(attacked, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ identical numbers.
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 from pathlib import Path
 
@@ -107,6 +108,10 @@ def test_feedback_shows_what_failed_never_hidden_tests(graded) -> None:
     for student in ("full", "gru_mistake", "tamper_numpy_norm"):
         html = (course / "feedback" / student / A / f"{A}.html").read_text(encoding="utf-8")
         assert "HIDDEN TESTS" not in html and "hidden=True" not in html
+        # the course's text reads as it does in JupyterLab, though the feedback is sanitized
+        assert '<h1 id="Assignment-5a' in html and "<p>A feedforward network" in html
+        assert re.search(r"&lt;/?(p|h\d|th|img)\b", html) is None
+        assert re.search(r'<img alt="The RNN unrolled[^"]*" src="data:image/png;base64,', html)  # the figure
 
 
 def test_output_is_capped(graded) -> None:
