@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -12,16 +14,18 @@ import numpy as np
 
 from autograder import submissions
 from autograder.mistakes import CATALOG
-from autograder.paths import solution_notebook
+from autograder.paths import ASSIGNMENTS, solution_notebook
 
 
 def solution_lines(assignment: str) -> set[str]:
     """The distinctive lines of the reference: those of its solution regions, and the edit
-    strings of its catalogued mistakes, that the release does not also hold (and long
-    enough not to be generic)."""
+    strings of its catalogued mistakes, that no release holds (and long enough not to be
+    generic)."""
     region = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
     solution = nbformat.read(solution_notebook(assignment), as_version=4)
-    released = "\n".join(c.source for c in submissions.release(assignment).cells)
+    # the catalogue covers both assignments; a release provides some code of its own, and
+    # its text quotes a line or two
+    released = "\n".join(c.source for a in ASSIGNMENTS for c in submissions.release(a).cells)
     lines = {ln.strip() for c in solution.cells for r in region.findall(c.source) for ln in r.splitlines()}
     lines |= {old.strip() for ms in CATALOG.values() for m in ms for edits in m.forms for old, _ in edits}
     return {ln for ln in lines if len(ln) > 20 and ln not in released}
@@ -50,7 +54,23 @@ def readable_text(name: str, data: bytes) -> dict[str, str]:
             for member in archive.namelist():
                 out |= readable_text(f"{name}!{member}", archive.read(member))
         return out
-    return {name: data.decode("latin-1")}
+    text = data.decode("latin-1")
+    if name.endswith(".ipynb"):  # the sources and outputs as written, not JSON-escaped
+        text += "\n" + "\n".join(_json_strings(json.loads(data)))
+    if name.endswith(".html"):
+        text += "\n" + html.unescape(data.decode("utf-8", "replace"))
+    return {name: text}
+
+
+def _json_strings(value: object) -> list[str]:
+    """Every string of a JSON document; a list of strings (a notebook's multi-line source or
+    output) joined into one."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return ["".join(value)]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [s for v in items for s in _json_strings(v)]
 
 
 def files_text(root: Path) -> dict[str, str]:
