@@ -180,7 +180,7 @@ def rasterize(svgs: list[str]) -> list[bytes]:
 
 def write_attachments(root: Path) -> None:
     pngs = rasterize([figure() for *_, figure in FIGURES])
-    for (assignment, grade_id, name, _), png in zip(FIGURES, pngs):
+    for (assignment, grade_id, name, _), png in zip(FIGURES, pngs, strict=True):
         path = root / assignment / f"{assignment}.ipynb"
         nb = nbformat.read(path, as_version=4)
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
