@@ -261,18 +261,21 @@ def merge(course: Path, result: StudentResult, gradebook: str | None = None) -> 
 def grade_class(
     course: Path, assignment: str, opts: Options = Options(), students: list[str] | None = None
 ) -> list[StudentResult]:
-    """Grade every submission of ``assignment`` not graded yet (all of them with ``force``);
-    return the results of every student graded so far. Locally in a process pool, or on
-    the Dask cluster of ``opts.scheduler``; into the gradebook ``opts.db_url``, else the
-    one ``nbgrader_config.py`` names, else the course's ``gradebook.db``."""
+    """Grade every submission of ``assignment`` (or only ``students``) not graded yet (all
+    of them with ``force``); return the results of every student graded so far. Locally
+    in a process pool, or on the Dask cluster of ``opts.scheduler``; into the gradebook
+    ``opts.db_url``, else the one ``nbgrader_config.py`` names, else the course's
+    ``gradebook.db``."""
     course = course.resolve()
     require_sandbox(opts.unsafe_no_sandbox)
     gradebook = gradebook_url(course, opts.db_url)
-    everyone = students or students_of(course, assignment)
-    todo = [s for s in everyone if opts.force or not state_file(course, assignment, s).exists()]
+    selected = students or students_of(course, assignment)
+    # the reports cover the class: grading one late student must not leave them alone in grades.csv
+    everyone = list(dict.fromkeys([*students_of(course, assignment), *selected]))
+    todo = [s for s in selected if opts.force or not state_file(course, assignment, s).exists()]
     where = f"the Dask cluster at {opts.scheduler}" if opts.scheduler else f"{opts.workers} worker(s)"
     print(
-        f"Grading {assignment}: {len(everyone)} submission(s), {len(everyone) - len(todo)} already graded, "
+        f"Grading {assignment}: {len(selected)} submission(s), {len(selected) - len(todo)} already graded, "
         f"{where}, sandbox: {sandbox_label(opts.unsafe_no_sandbox)}"
     )
     log = course / "grading" / assignment / "workers.log"
