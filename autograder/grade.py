@@ -269,9 +269,10 @@ def grade_class(
     course = course.resolve()
     require_sandbox(opts.unsafe_no_sandbox)
     gradebook = gradebook_url(course, opts.db_url)
-    selected = students or students_of(course, assignment)
+    submitted = students_of(course, assignment)
+    selected = students or submitted
     # the reports cover the class: grading one late student must not leave them alone in grades.csv
-    everyone = list(dict.fromkeys([*students_of(course, assignment), *selected]))
+    everyone = list(dict.fromkeys([*submitted, *selected]))
     todo = [s for s in selected if opts.force or not state_file(course, assignment, s).exists()]
     where = f"the Dask cluster at {opts.scheduler}" if opts.scheduler else f"{opts.workers} worker(s)"
     print(
