@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks import quiet, split_vectors
-from autograder.judge import Run, error_signature, judge, output_key
+from autograder.judge import Run, error_signature, judge, output_key, problem_kind
 from autograder.mistakes import CATALOG
 from autograder.paths import cache_file
 from autograder.reference import mutant, reference
@@ -145,7 +145,9 @@ def mistake_data(spec: Spec, plan: dict, arrays: Arrays, expected: Arrays) -> Ar
             outputs, structure, errors, _ = run_plan(mut, plan, arrays)
             if spec.kind == "distribution":
                 outcome = judge(spec, plan["calls"], Run(outputs, structure, errors), expected)
-                data[f"mistake{i}/signature"] = np.array(outcome.problems[:1] or [""])[0]
+                # what the failure says, not its counts: the draws may differ on another CPU
+                kind = problem_kind(outcome.problems[0]) if outcome.problems else ""
+                data[f"mistake{i}/signature"] = np.array(kind)
             else:
                 data.update({f"mistake{i}/{k}": v for k, v in _fields_only(spec, outputs).items()})
                 for label, error in errors.items():

@@ -37,18 +37,19 @@ OUTPUT_TAIL = 2000  # characters of a failing call's stdout kept for the message
 def encode(obj: Any, arrays: dict[str, np.ndarray], memo: dict | None = None) -> Any:
     """Turn arrays, tuples, dicts, generators into JSON, storing arrays in ``arrays``.
 
+    Floats are stored as 0-d arrays too, never as decimal text: another CPU rounds the
+    last digit of a loss differently, and a number in an array is compared with a
+    tolerance, while text is compared character by character.
+
     With ``memo``, an array equal to one stored before is stored once (helper records
     repeat the same parameters in every cache and every call).
     """
     if isinstance(obj, np.ndarray):
-        content = (obj.dtype.str, obj.shape, obj.tobytes()) if memo is not None else None
-        if content is not None and content in memo:
-            return {"__nd__": memo[content]}
-        key = f"a{len(arrays)}"
-        arrays[key] = obj
-        if content is not None:
-            memo[content] = key
-        return {"__nd__": key}
+        return {"__nd__": _store(obj, arrays, memo)}
+    if isinstance(obj, np.floating):  # before ``float``: np.float64 is a float too
+        return {"__scalar__": _store(np.asarray(obj), arrays, memo)}
+    if isinstance(obj, float):
+        return {"__float__": _store(np.asarray(obj, dtype=np.float64), arrays, memo)}
     if isinstance(obj, RngSeed):
         return {"__rng__": obj.seed}
     if isinstance(obj, tuple):
@@ -57,13 +58,25 @@ def encode(obj: Any, arrays: dict[str, np.ndarray], memo: dict | None = None) ->
         return [encode(v, arrays, memo) for v in obj]
     if isinstance(obj, dict):
         return {"__items__": [[encode(k, arrays, memo), encode(v, arrays, memo)] for k, v in obj.items()]}
-    if isinstance(obj, (np.integer, np.floating)):
+    if isinstance(obj, np.integer):
         return obj.item()
-    if obj is None or isinstance(obj, (bool, int, float, str)):
+    if obj is None or isinstance(obj, (bool, int, str)):
         return obj
     if isinstance(obj, np.random.Generator):
         return None  # a helper's random state is not compared (see ``same``)
     raise TypeError(f"cannot encode {type(obj).__name__}")
+
+
+def _store(value: np.ndarray, arrays: dict[str, np.ndarray], memo: dict | None) -> str:
+    """The key under which ``value`` is kept in ``arrays`` (stored once per content with ``memo``)."""
+    content = (value.dtype.str, value.shape, value.tobytes()) if memo is not None else None
+    if content is not None and content in memo:
+        return memo[content]
+    key = f"a{len(arrays)}"
+    arrays[key] = value
+    if content is not None:
+        memo[content] = key
+    return key
 
 
 PACKED = "__packed__"  # the index member of a packed group of arrays
@@ -105,6 +118,10 @@ def decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, dict):
         if "__nd__" in obj:
             return np.array(arrays[obj["__nd__"]], copy=True)
+        if "__float__" in obj:
+            return float(arrays[obj["__float__"]])
+        if "__scalar__" in obj:
+            return arrays[obj["__scalar__"]][()]
         if "__rng__" in obj:
             return np.random.default_rng(obj["__rng__"])
         if "__tuple__" in obj:
