@@ -3,16 +3,16 @@
 In a notebook::
 
     check("rnn_cell_forward", rnn_cell_forward)               # public cases (self-check)
-    check("rnn_cell_forward", rnn_cell_forward, hidden=True)  # hidden cases (grade cell)
+    check("rnn_cell_forward", rnn_cell_forward, hidden=True)  # in a grade cell
 
-This is the student side: it holds no solution. Public cases compare against
-committed vectors generated from the reference, so students need nothing but
-this package. Hidden cases are read from the file named by
-``AUTOGRADER_HIDDEN_VECTORS``, which the grader computes from the reference and
-hands read-only to the sandbox a submission runs in; they use other seeds and
-shapes. In both, the graded functions a function calls are replayed from the
-reference's records (``runner.Replay``), so a check judges its function on its own
-and one bug costs one function's points.
+This is the student side: it holds no solution and no hidden case. Public cases
+compare against committed vectors generated from the reference, so students need
+nothing but this package; the graded functions a function calls are replayed from
+the reference's records (``runner.Replay``), so a check judges its function on its
+own and one bug costs one function's points. The hidden cases never enter a
+student's kernel, not even the grading one: code there can read anything the kernel
+holds. ``hidden=True`` only says so; the trusted verify runs the hidden cases in a
+sandbox that gets their inputs alone, and judges the outputs outside it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from autograder.runner import PACKED, run_plan, unpack
 from autograder.specs import SPECS, Spec
 
 Arrays = dict[str, np.ndarray]
-HIDDEN_ENV = "AUTOGRADER_HIDDEN_VECTORS"  # folder holding <assignment>.npz of the hidden cases
 
 
 def _under_the_grader() -> None:
@@ -94,34 +93,21 @@ def split_vectors(spec: Spec, data: Arrays) -> tuple[dict, Arrays, Arrays]:
     return plan, arrays, expected
 
 
-def load_vectors(spec: Spec, hidden: bool = False) -> tuple[dict, Arrays, Arrays]:
-    """The public (committed) or hidden (handed over by the grader) plan, inputs and
-    expected data of ``spec``."""
-    if not hidden:
-        path = vectors_file(spec.assignment)
-    elif os.environ.get(HIDDEN_ENV):
-        path = os.path.join(os.environ[HIDDEN_ENV], f"{spec.assignment}.npz")
-    else:  # the instructor's machine: solutions/ run directly, or plain `nbgrader autograde`
-        try:
-            from autograder.expected import hidden_vectors_file
-        except ImportError:
-            raise CheckFailed(
-                "The hidden tests only run when the notebook is graded; run the check cell above instead."
-            ) from None
-        path = hidden_vectors_file(spec.assignment)
+def load_vectors(spec: Spec) -> tuple[dict, Arrays, Arrays]:
+    """The public (committed) plan, inputs and expected data of ``spec``."""
     prefix = f"{spec.name}::"
-    with np.load(path, allow_pickle=False) as data:
-        if prefix + PACKED in data.files:  # the hidden cases (see expected.packed_hidden_vectors)
+    with np.load(vectors_file(spec.assignment), allow_pickle=False) as data:
+        if prefix + PACKED in data.files:
             return split_vectors(spec, unpack(data, prefix))
         return split_vectors(spec, {k: data[k] for k in data.files if k.startswith(prefix)})
 
 
-def evaluate(name: str, fn: Callable[..., Any], hidden: bool = False) -> Outcome:
-    """Run ``fn`` on the public or hidden cases of ``name`` in this process and judge it."""
+def evaluate(name: str, fn: Callable[..., Any]) -> Outcome:
+    """Run ``fn`` on the public cases of ``name`` in this process and judge it."""
     spec = SPECS[name]
     if not callable(fn):
         return Outcome(name, False, 0, [f"{name} is not a function (got {type(fn).__name__})."])
-    plan, arrays, expected = load_vectors(spec, hidden)
+    plan, arrays, expected = load_vectors(spec)
     with quiet():
         run = Run(*run_plan(fn, plan, arrays))
     return verdict(spec, plan, run, expected)
@@ -136,12 +122,24 @@ def verdict(spec: Spec, plan: dict, run: Run, expected: Arrays) -> Outcome:
     return outcome
 
 
+HIDDEN_NOTE = (
+    "Hidden tests: not run in this notebook. When your notebook is graded, the grader runs "
+    "them on other inputs in a sandbox of its own; its verdict is your score."
+)
+
+
 def check(name: str, fn: Callable[..., Any], hidden: bool = False) -> None:
-    """Print a confirmation, or raise ``CheckFailed`` with what is wrong and a hint."""
+    """Print a confirmation, or raise ``CheckFailed`` with what is wrong and a hint.
+
+    ``hidden=True`` (in a grade cell) says where the hidden tests run: outside this kernel.
+    """
     if name not in SPECS:
         raise CheckFailed(f"There is no check called {name!r}; do not edit the check cells.")
-    outcome = evaluate(name, fn, hidden)
+    if hidden:
+        print(HIDDEN_NOTE)
+        return
+    outcome = evaluate(name, fn)
     if not outcome.passed:
         raise CheckFailed(outcome.message())
     # plain text: an emoji shows as an empty box where no emoji font is installed
-    print(("Hidden tests: " if hidden else "") + "OK - " + outcome.message())
+    print("OK - " + outcome.message())

@@ -78,7 +78,7 @@ def _prepare(context: Context) -> tuple[Path, object]:
         os.environ["AUTOGRADER_COURSE_ROOT"] = str(root)
         provide_hidden_vectors(a, hidden)
         memory = context.opts.memory_mb * 1024**2  # its stdout and stderr would flood the worker's log
-        kernel = KernelSandbox(student_library(root / "library"), root / "hidden", memory, quiet=True)
+        kernel = KernelSandbox(student_library(root / "library"), memory, quiet=True)
         _PREPARED[context.key] = (root, kernel)
     return _PREPARED[context.key]
 

@@ -36,13 +36,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from autograder.calibrate import Calibration, calibrate
-from autograder.checks import HIDDEN_ENV
 from autograder.course import db_url, gradebook_url, nbgrader
-from autograder.expected import packed_hidden_vectors
 from autograder.gradebook import set_scores
 from autograder.limits import Options
 from autograder.nbgrader_run import add_trusted_summary, autograde, last_error, nbgrader_api
@@ -200,17 +197,13 @@ def sandbox_label(unsafe: bool) -> str:
     return f"{backend()}, processes and memory: {budget}"
 
 
-def kernel_sandbox(assignment: str, folder: Path, opts: Options) -> KernelSandbox | None:
-    """Write what a submission's kernel may read (the student side of the package, the
-    course data, the hidden cases) to ``folder``; None when grading without a sandbox,
-    where the unsandboxed kernels find the hidden cases through the environment."""
-    hidden = folder / "hidden"
-    hidden.mkdir()
-    np.savez(hidden / f"{assignment}.npz", **packed_hidden_vectors(assignment))
+def kernel_sandbox(folder: Path, opts: Options) -> KernelSandbox | None:
+    """Write what a submission's kernel may read (the student side of the package and the
+    course data) to ``folder``; None when grading without a sandbox. No hidden case is
+    among them: the trusted verify runs those."""
     if backend() != "bubblewrap":
-        os.environ[HIDDEN_ENV] = str(hidden)
         return None
-    return KernelSandbox(student_library(folder / "library"), hidden, opts.memory_mb * 1024**2)
+    return KernelSandbox(student_library(folder / "library"), opts.memory_mb * 1024**2)
 
 
 def prepare_gradebooks(course: Path, assignment: str, scratch: Path, gradebook: str | None = None) -> Path:
@@ -290,7 +283,7 @@ def grade_class(
         tqdm(total=len(todo), unit="nb", desc=assignment, dynamic_ncols=True) as bar,
     ):
         template = prepare_gradebooks(course, assignment, Path(tmp) / "template", gradebook)
-        kernel = kernel_sandbox(assignment, Path(tmp), opts) if todo else None
+        kernel = kernel_sandbox(Path(tmp), opts) if todo else None
         limits = calibrate(assignment, kernel, opts.cell_timeout) if todo else None
         failed = 0
 

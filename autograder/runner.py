@@ -111,6 +111,19 @@ def unpack(data: Any, prefix: str = "") -> dict[str, np.ndarray]:
     return out
 
 
+REFS = ("__nd__", "__float__", "__scalar__")  # how an encoded value names its array
+
+
+def array_refs(obj: Any) -> list[str]:
+    """The keys of the arrays an encoded value refers to."""
+    if isinstance(obj, list):
+        return [k for v in obj for k in array_refs(v)]
+    if isinstance(obj, dict):
+        own = [obj[r] for r in REFS if r in obj]
+        return own + [k for v in obj.values() if isinstance(v, (list, dict)) for k in array_refs(v)]
+    return []
+
+
 def decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     """Inverse of ``encode``; every array is copied so a call cannot alter the inputs."""
     if isinstance(obj, list):
@@ -226,23 +239,30 @@ class Replay:
         recorded = decode(rec["args"], self._arrays)
         return [k for k, v in bound.items() if not same(recorded[k], v)]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def answer(self, args: tuple | list, kwargs: dict) -> tuple[Any, dict]:
+        """What the course's version returned for these arguments, and the changes it made
+        to them: ``(output, {position or keyword: state after the call})``. Raises
+        ``HelperInputError`` when no record was made with these arguments."""
         self._calls += 1
         n = len(self._records)
         order = [(self._calls - 1) % n, *range(n)] if n else []  # the usual order first
         for i in order:
             rec = self._records[i]
-            bound = self._bind(rec, args, kwargs)
+            bound = self._bind(rec, tuple(args), kwargs)
             if bound is not None and not self._differs(rec, bound):
-                after = decode(rec["after"], self._arrays)
-                for k, state in after.items():
-                    if state is not None and k in bound:
-                        _update_in_place(bound[k], state)
-                return decode(rec["out"], self._arrays)
+                changes: dict = {}
+                for k, state in decode(rec["after"], self._arrays).items():
+                    if state is None:
+                        continue
+                    if k in kwargs:
+                        changes[k] = state
+                    elif k in rec["params"][: len(args)]:
+                        changes[rec["params"].index(k)] = state
+                return decode(rec["out"], self._arrays), changes
         which, bound = ": its arguments do not match", None
         if n:
             rec = self._records[min(self._calls, n) - 1]
-            bound = self._bind(rec, args, kwargs)
+            bound = self._bind(rec, tuple(args), kwargs)
             names = self._differs(rec, bound) if bound is not None else []
             if names:
                 which = f": {', '.join(names)} differ{'s' if len(names) == 1 else ''} from"
@@ -251,6 +271,100 @@ class Replay:
             f"point; check the arguments you give {self.__name__}",
             bound if bound is not None else {"args": list(args), "kwargs": kwargs},
         )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out, changes = self.answer(args, kwargs)
+        apply_changes(args, kwargs, changes)
+        return out
+
+
+def apply_changes(args: tuple | list, kwargs: dict, changes: dict) -> None:
+    """Apply a replayed call's recorded changes to the caller's own arguments."""
+    for where, state in changes.items():
+        if isinstance(where, int) and 0 <= where < len(args):
+            _update_in_place(args[where], state)
+        elif isinstance(where, str) and where in kwargs:
+            _update_in_place(kwargs[where], state)
+
+
+# --- replaying helpers across the sandbox's wall ---------------------------------------
+# In the trusted verify the records stay with the grader: they hold the course's answers.
+# The sandboxed function's stand-ins send each call's arguments over a socket, and the
+# grader answers only a call whose arguments match a record (see ``sandbox``): exactly
+# what a correct function, calling its helper, would get back.
+
+MESSAGE_LIMIT = 64 * 1024**2  # bytes of one request or answer
+
+
+def to_message(obj: Any) -> bytes:
+    """``obj`` (anything ``encode`` takes) as a length-prefixed ``.npz``."""
+    arrays: dict[str, np.ndarray] = {}
+    tree = json.dumps(encode(obj, arrays))
+    buffer = io.BytesIO()
+    np.savez(buffer, __tree__=np.array(tree), **pack(arrays))
+    data = buffer.getvalue()
+    return len(data).to_bytes(8, "big") + data
+
+
+def read_message(channel: Any, limit: int = MESSAGE_LIMIT) -> Any:
+    """The next message on socket ``channel``, decoded; None at its end or when it is
+    larger than ``limit`` or unreadable."""
+    header = _recv_exactly(channel, 8)
+    if header is None:
+        return None
+    size = int.from_bytes(header, "big")
+    if size > limit:
+        return None
+    body = _recv_exactly(channel, size)
+    if body is None:
+        return None
+    try:
+        with np.load(io.BytesIO(body), allow_pickle=False) as data:
+            tree = json.loads(str(data["__tree__"][()]))
+            arrays = unpack(data)
+        return decode(tree, arrays)
+    except Exception:  # noqa: BLE001 - whatever was sent, it is not an answer or a request
+        return None
+
+
+def _recv_exactly(channel: Any, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = channel.recv(min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+class RemoteReplay:
+    """A course function's stand-in in the verify's sandbox: asks the grader, over
+    ``channel``, what the course's version returns for these arguments."""
+
+    def __init__(self, name: str, label: str, channel: Any) -> None:
+        self.__name__ = name
+        self._label = label
+        self._channel = channel
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        request = {"label": self._label, "name": self.__name__, "args": list(args), "kwargs": kwargs}
+        try:
+            message = to_message(request)
+        except TypeError:
+            raise HelperInputError(
+                f"{self.__name__} was given something other than arrays, numbers, strings, lists, "
+                "tuples or dicts; check the arguments you give it",
+                {"args": [], "kwargs": {}},
+            ) from None
+        self._channel.sendall(message)
+        answer = read_message(self._channel)
+        if not isinstance(answer, dict):
+            raise HelperInputError(f"{self.__name__} got no answer from the grader", {"args": []})
+        if "error" in answer:
+            raise HelperInputError(str(answer["error"]), answer.get("arguments") or {})
+        apply_changes(args, kwargs, answer.get("changes") or {})
+        return answer.get("out")
 
 
 class RngSeed:
@@ -311,15 +425,15 @@ def describe_error(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def replayed_helpers(fn: Callable[..., Any], helpers: dict[str, list[dict]], arrays: dict[str, np.ndarray]):
-    """While the block runs, the helpers ``fn`` calls by name are ``Replay`` stand-ins."""
+def replayed_helpers(fn: Callable[..., Any], stand_ins: dict[str, Callable[..., Any]]):
+    """While the block runs, the helpers ``fn`` calls by name are the ``stand_ins``."""
     namespace = getattr(fn, "__globals__", None)
-    if not helpers or namespace is None:
+    if not stand_ins or namespace is None:
         yield
         return
     missing = object()
-    saved = {name: namespace.get(name, missing) for name in helpers}
-    namespace.update({name: Replay(name, records, arrays) for name, records in helpers.items()})
+    saved = {name: namespace.get(name, missing) for name in stand_ins}
+    namespace.update(stand_ins)
     try:
         yield
     finally:
@@ -330,8 +444,21 @@ def replayed_helpers(fn: Callable[..., Any], helpers: dict[str, list[dict]], arr
                 namespace[name] = value
 
 
-def run_plan(fn: Callable[..., Any], plan: dict, arrays: dict[str, np.ndarray]):
+def local_replays(arrays: dict[str, np.ndarray]) -> Callable[[dict], dict[str, Callable[..., Any]]]:
+    """Stand-ins made from the records a call carries (``call["helpers"]``)."""
+    return lambda call: {name: Replay(name, recs, arrays) for name, recs in call.get("helpers", {}).items()}
+
+
+def run_plan(
+    fn: Callable[..., Any],
+    plan: dict,
+    arrays: dict[str, np.ndarray],
+    stand_ins: Callable[[dict], dict[str, Callable[..., Any]]] | None = None,
+):
     """Run every call of ``plan``; return ``(outputs, structure, errors, stdout_tail)``.
+
+    The graded helpers ``fn`` calls are replaced by ``stand_ins(call)`` (by default,
+    replays of the records the call carries).
 
     Errors are caught per call, so one crashing case does not hide the others.
     Warnings are silenced: in a grade cell any text on stderr scores zero.
@@ -340,6 +467,7 @@ def run_plan(fn: Callable[..., Any], plan: dict, arrays: dict[str, np.ndarray]):
     structure: dict[str, str] = {}
     errors: dict[str, str] = {}
     tails: dict[str, str] = {}
+    stand_ins = stand_ins or local_replays(arrays)
     for call in plan["calls"]:
         label = call["label"]
         captured = io.StringIO()
@@ -348,7 +476,7 @@ def run_plan(fn: Callable[..., Any], plan: dict, arrays: dict[str, np.ndarray]):
                 contextlib.redirect_stdout(captured),
                 warnings.catch_warnings(),
                 np.errstate(all="ignore"),
-                replayed_helpers(fn, call.get("helpers", {}), arrays),
+                replayed_helpers(fn, stand_ins(call)),
             ):
                 warnings.simplefilter("ignore")
                 results = []
@@ -391,7 +519,7 @@ def exec_definitions(chunks: list[str], namespace: dict, tag: str = "definition"
     return errors
 
 
-def _child_main(in_dir: str, run_dir: str, out_dir: str) -> None:
+def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> None:
     """Entry point inside the sandbox.
 
     Read the job from ``in_dir`` and the student's definitions and time limits from
@@ -402,10 +530,16 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str) -> None:
     anything behind for the next; a fork that hangs is killed at its deadline. At the
     end everything is sent, as one ``.npz``, down the original stdout, which only this
     process holds: nothing a student writes lands outside the sandbox.
+
+    ``channels`` lists one socket per function (file descriptors, comma-separated), on
+    which its fork asks the grader for its replayed helpers' answers (``RemoteReplay``).
     """
     import os
     import signal
+    import socket
     import time
+
+    fds = [int(fd) for fd in channels.split(",") if fd]
 
     channel = os.dup(1)
     log = os.open(os.path.join(out_dir, "stdout.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
@@ -425,12 +559,16 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str) -> None:
         pid = os.fork()
         if pid == 0:
             os.close(channel)
+            for j, fd in enumerate(fds):  # each function reaches its own channel only
+                if j != i:
+                    os.close(fd)
+            sock = socket.socket(fileno=fds[i]) if i < len(fds) else None
             # each function's prints go to its own file, so a message quotes only its own
             fd = os.open(os.path.join(out_dir, f"stdout_{i}.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             try:
-                _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps, pack_outputs)
+                _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps, pack_outputs, sock)
             finally:
                 os._exit(0)
         started = time.monotonic()
@@ -478,8 +616,11 @@ def _send_results(channel: int, out_dir: str, n: int, savez: Callable[..., None]
     os.close(channel)
 
 
-def _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps, pack_outputs) -> None:
+def _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps, pack_outputs, sock) -> None:
     import os
+
+    def remote(call: dict) -> dict[str, Callable[..., Any]]:
+        return {name: RemoteReplay(name, call["label"], sock) for name in call.get("replay", [])}
 
     with np.load(os.path.join(in_dir, f"inputs_{i}.npz"), allow_pickle=False) as data:
         arrays = unpack(data)
@@ -491,11 +632,13 @@ def _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps, pa
     if not callable(fn):
         result["missing"] = task["function"]
     else:
-        outputs, result["structure"], result["errors"], result["stdout"] = run_plan(fn, task["plan"], arrays)
+        stand_ins = remote if sock is not None else None
+        run = run_plan(fn, task["plan"], arrays, stand_ins)
+        outputs, result["structure"], result["errors"], result["stdout"] = run
     packed = pack_outputs(outputs)
     packed["__result__"] = np.array(dumps(result))
     savez(os.path.join(out_dir, f"out_{i}.npz"), **packed)
 
 
 if __name__ == "__main__":
-    _child_main(sys.argv[1], sys.argv[2], sys.argv[3])
+    _child_main(*sys.argv[1:5])

@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -185,19 +186,33 @@ def run_functions(
                 str(run_dir),
                 out_dir,
             ]
+        # one socket per function for its replayed helpers; the records stay on this side
+        pairs = [socket.socketpair() for _ in tasks]
+        cmd.append(",".join(str(theirs.fileno()) for _, theirs in pairs))
         killed = None
         group = cgroups.group(limits.max_processes, limits.memory_bytes)
         received: list[bytes] = []
         try:
-            child = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                cwd=run_dir,
-                env=env,
-                preexec_fn=_limit(limits),
-            )
+            try:
+                child = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    cwd=run_dir,
+                    env=env,
+                    preexec_fn=_limit(limits),
+                    pass_fds=[theirs.fileno() for _, theirs in pairs],
+                )
+            finally:
+                for _, theirs in pairs:
+                    theirs.close()
+            servers = [
+                threading.Thread(target=_serve_helpers, args=(ours, task), daemon=True)
+                for (ours, _), task in zip(pairs, tasks, strict=True)
+            ]
+            for server in servers:
+                server.start()
             if group:
                 group.add(child.pid)
             reader = threading.Thread(
@@ -211,6 +226,8 @@ def run_functions(
                 child.wait()
                 killed = "the sandbox ran out of time and was stopped"
             reader.join()
+            for server in servers:
+                server.join(timeout=5)
         finally:
             if group:
                 group.close()
@@ -229,12 +246,56 @@ def _job_folder(tasks: list[Task]) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="autograder-job-"))
         atexit.register(shutil.rmtree, folder, True)
         shutil.copy(runner.__file__, folder / "runner.py")
-        functions = [{"function": t.function, "plan": t.plan, "inject": t.inject} for t in tasks]
-        (folder / "job.json").write_text(json.dumps({"functions": functions}))
+        functions = []
         for i, task in enumerate(tasks):
-            np.savez(folder / f"inputs_{i}.npz", **runner.pack(task.arrays))
+            plan, arrays = inputs_only(task.plan, task.arrays)
+            functions.append({"function": task.function, "plan": plan, "inject": task.inject})
+            np.savez(folder / f"inputs_{i}.npz", **runner.pack(arrays))
+        (folder / "job.json").write_text(json.dumps({"functions": functions}))
         _JOBS[key] = (tasks, folder)
     return _JOBS[key][1]
+
+
+def inputs_only(plan: dict, arrays: dict[str, np.ndarray]) -> tuple[dict, dict[str, np.ndarray]]:
+    """What the sandbox may see of a plan: each call's arguments, and the names of the
+    helpers it replays (``"replay"``), never their records: a record's output is the
+    course's answer. Only the arrays the arguments refer to travel."""
+    calls = []
+    for call in plan["calls"]:
+        rest = {k: v for k, v in call.items() if k != "helpers"}
+        calls.append({**rest, "replay": sorted(call.get("helpers", {}))})
+    wanted = set(runner.array_refs([[c["args"], c.get("kwargs", {})] for c in calls]))
+    return {**plan, "calls": calls}, {k: v for k, v in arrays.items() if k in wanted}
+
+
+def _serve_helpers(channel: socket.socket, task: Task) -> None:
+    """Answer the sandboxed function's replayed calls (``runner.RemoteReplay``) from the
+    records of ``task``, which never leave this process: only a call whose arguments
+    match a record gets that record's output. Runs until the sandbox closes its end."""
+    calls = {c["label"]: c for c in task.plan["calls"]}
+    replays: dict[tuple[str, str], runner.Replay] = {}
+    with channel:
+        while True:
+            request = runner.read_message(channel)
+            if request is None:
+                return  # the function is done (or sent something that is not a request)
+            try:
+                label, name = request["label"], request["name"]
+                args, kwargs = request["args"], request["kwargs"]
+                if not isinstance(args, list) or not isinstance(kwargs, dict):
+                    raise TypeError
+                records = calls[label]["helpers"][name]
+                replay = replays.setdefault((label, name), runner.Replay(name, records, task.arrays))
+                out, changes = replay.answer(args, kwargs)
+                answer = {"out": out, "changes": changes}
+            except runner.HelperInputError as exc:
+                answer = {"error": str(exc), "arguments": exc.arguments}
+            except Exception:  # noqa: BLE001 - a malformed request gets no answer but this
+                answer = {"error": "that call could not be answered", "arguments": {}}
+            try:
+                channel.sendall(runner.to_message(answer))
+            except (OSError, TypeError):
+                return
 
 
 def _read_capped(child: subprocess.Popen, cap: int, into: list[bytes]) -> None:
@@ -373,33 +434,31 @@ class KernelSandbox:
     def __init__(
         self,
         library: Path,
-        hidden: Path,
         memory_bytes: int,
         disk_bytes: int = 256 * 1024**2,
         max_processes: int = 128,
         quiet: bool = False,
     ) -> None:
-        self.library, self.hidden = library, hidden
+        self.library = library
         self.memory_bytes, self.disk_bytes, self.max_processes = memory_bytes, disk_bytes, max_processes
         self.quiet = quiet  # the kernel's own stdout and stderr discarded (a cluster worker's log)
 
     def command(self, connection_file: str, argv_tail: list[str]) -> list[str]:
         """bwrap + python starting ipykernel: writable only two size-limited tmpfs (the
-        home folder and the kernel's sockets), the library and hidden cases read-only."""
+        home folder and the kernel's sockets), the student side of the package read-only.
+        No hidden case: code in this kernel can read anything the kernel holds."""
         home = "/home/student"
         env = {
             **sandbox_env(home),
             "IPYTHONDIR": f"{home}/.ipython",
             "JUPYTER_RUNTIME_DIR": "/run/kernel",
             "PYTHONWARNINGS": "ignore",
-            "AUTOGRADER_HIDDEN_VECTORS": "/grader/hidden",
         }
         # nbgrader says it is grading (notebooks then train briefly): the one variable passed on
         if "NBGRADER_EXECUTION" in os.environ:
             env["NBGRADER_EXECUTION"] = os.environ["NBGRADER_EXECUTION"]
         args = _bwrap_base(new_session=False, tmp_bytes=self.disk_bytes)
         args += ["--ro-bind", str(self.library), str(self.library)]
-        args += ["--ro-bind", str(self.hidden), "/grader/hidden"]
         args += ["--tmpfs", "/run", "--ro-bind", connection_file, "/run/connection.json"]
         args += ["--size", str(1024**2), "--tmpfs", "/run/kernel"]
         args += ["--size", str(self.disk_bytes), "--tmpfs", home, "--chdir", home, "--clearenv"]

@@ -16,7 +16,7 @@ import numpy as np
 from autograder.expected import packed, suite_vectors
 from autograder.gradcheck import rel_error
 from autograder.paths import vectors_file
-from autograder.runner import unpack
+from autograder.runner import REFS, unpack
 from autograder.specs import specs_for
 
 Arrays = dict[str, np.ndarray]
@@ -77,14 +77,11 @@ def _inputs(data: Arrays, prefix: str) -> Arrays:
     return {k[len(prefix) + 4 :]: v for k, v in data.items() if k.startswith(prefix + "in::")}
 
 
-_REFS = ("__nd__", "__float__", "__scalar__")  # how ``runner.encode`` refers to an array
-
-
 def _tree_drift(where: str, old: Any, new: Any, old_arrays: Arrays, new_arrays: Arrays) -> list[str]:
     """Where two decoded plans differ, arrays and numbers compared with SYNC_RTOL."""
     if isinstance(old, dict) and isinstance(new, dict):
-        ref_old = [r for r in _REFS if r in old]
-        ref_new = [r for r in _REFS if r in new]
+        ref_old = [r for r in REFS if r in old]
+        ref_new = [r for r in REFS if r in new]
         if ref_old or ref_new:
             if ref_old != ref_new:
                 return [f"{where}: {ref_old or 'no array'} committed, {ref_new or 'no array'} now"]

@@ -178,30 +178,79 @@ def test_grading_refuses_without_the_sandbox(tmp_path: Path) -> None:
     assert "Refusing to run student code" in run.stderr and "apt-get install bubblewrap" in run.stderr
 
 
+def verify_job_files(assignment: str) -> dict[str, bytes]:
+    """Every file of the trusted verify's job folder (what its sandbox reads at /in)."""
+    from autograder.sandbox import _job_folder
+    from autograder.verify import hidden_tasks
+
+    folder = _job_folder(hidden_tasks(assignment))
+    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
 @pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b"])
 def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_path: Path) -> None:
-    """Every file the kernel's sandbox is given (the student library, the data, the hidden
-    cases) and every file of a verify job holds none of the reference's distinctive lines,
-    nor any edit string of the mistake catalogue."""
-    import numpy as np
-
-    from autograder.expected import hidden_suite, packed_hidden_vectors
-    from autograder.sandbox import Task, student_library
-    from autograder.verify import provided_source
+    """Every file the kernel's sandbox is given (the student library, the data) and every
+    file of a verify job holds none of the reference's distinctive lines, nor any edit
+    string of the mistake catalogue."""
+    from autograder.sandbox import student_library
 
     lines = solution_lines(assignment)
     assert len(lines) > 10, "the probe needs real solution lines"
     library = student_library(tmp_path / "library")
-    np.savez(tmp_path / "hidden.npz", **packed_hidden_vectors(assignment))
-    job = [
-        Task(spec.name, plan, arrays, provided_source(assignment, spec.deps))
-        for spec, plan, arrays, _ in hidden_suite(assignment)
-    ]
-
-    files = [p for p in library.rglob("*") if p.is_file()] + [tmp_path / "hidden.npz"]
-    texts = {k: v for p in files for k, v in readable_text(str(p), p.read_bytes()).items()}
-    texts["verify job"] = "\n".join("\n".join(t.inject) + str(t.plan) for t in job)
+    files = {str(p): p.read_bytes() for p in library.rglob("*") if p.is_file()}
+    files.update(verify_job_files(assignment))
+    texts = {k: v for name, data in files.items() for k, v in readable_text(name, data).items()}
     assert not [name for name in texts if name.endswith(("reference.py", "mistakes.py", "expected.py"))]
     for name, text in texts.items():
         leaked = sorted(ln for ln in lines if ln in text)
         assert not leaked, f"{name} holds solution text: {leaked[:3]}"
+
+
+def hidden_answers(assignment: str) -> dict[str, bytes]:
+    """The bytes of every answer of the hidden cases: the reference's outputs, the
+    distributions ``sample`` is judged by, and what each replayed helper returned, less
+    the arrays that are also inputs (a cache holds its ``xt``) and arrays of fewer than
+    four distinct numbers, whose bytes any file of zeros or one-hot columns holds."""
+    import numpy as np
+
+    from autograder.expected import hidden_suite
+    from autograder.runner import decode, flatten
+
+    answers: dict[str, bytes] = {}
+    for spec, plan, arrays, expected in hidden_suite(assignment):
+        inputs = {np.asarray(arrays[k]).tobytes() for k in array_refs_of(plan)}
+        found = {k: v for k, v in expected.items() if not k.startswith(("mistake", "num/"))}
+        for call in plan["calls"]:
+            for name, records in call.get("helpers", {}).items():
+                for i, rec in enumerate(records):
+                    flatten(decode(rec["out"], arrays), f"{call['label']}/{name}/{i}", found, {})
+        for key, value in found.items():
+            value = np.asarray(value)
+            # an answer, not a pattern any array holds (zeros, a one-hot column)
+            distinct = value.dtype.kind == "f" and np.unique(value).size >= 4
+            if distinct and value.tobytes() not in inputs:
+                answers[f"{spec.name}::{key}"] = value.tobytes()
+    return answers
+
+
+def array_refs_of(plan: dict) -> list[str]:
+    from autograder.runner import array_refs
+
+    return array_refs([[c["args"], c.get("kwargs", {})] for c in plan["calls"]])
+
+
+@pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b"])
+def test_no_answer_reaches_a_sandbox(assignment: str, tmp_path: Path) -> None:
+    """Neither the grading kernel's sandbox nor the verify's holds an answer of the hidden
+    cases: no expected output, no record of what a replayed helper returned, in any file
+    they can read, byte for byte (a packed array lies whole inside its file)."""
+    from autograder.sandbox import student_library
+
+    answers = hidden_answers(assignment)
+    assert len(answers) > 20, "the probe needs real answers"
+    library = student_library(tmp_path / "library")
+    files = {str(p): p.read_bytes() for p in library.rglob("*") if p.is_file()}
+    files.update(verify_job_files(assignment))
+    for name, data in files.items():
+        found = [key for key, answer in answers.items() if answer in data]
+        assert not found, f"{name} holds answers of the hidden cases: {found[:5]}"

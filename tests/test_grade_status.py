@@ -24,7 +24,7 @@ def test_a_kernel_that_never_starts_is_a_grader_error(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course")
     submit(course, "full", A, submissions.completed(A))
     template = prepare_gradebooks(course, A, tmp_path / "template")
-    broken = KernelSandbox(tmp_path / "no-such-library", tmp_path, 2 * 1024**3)
+    broken = KernelSandbox(tmp_path / "no-such-library", 2 * 1024**3)
     result = grade_one(course, A, "full", template, Options(workers=1), broken)
     assert result.status == "grader-error"
     assert any("not the student's doing" in note for note in result.notes), result.notes

@@ -26,6 +26,7 @@ from autograder.judge import Outcome
 from autograder.mistakes import CATALOG
 from autograder.reference import mutant
 from autograder.specs import SPECS
+from autograder.verify import hidden_outcome
 
 HIDDEN = pytest.mark.parametrize("hidden", [False, True], ids=["public", "hidden"])
 FORMS = [
@@ -38,7 +39,7 @@ FORMS = [
 
 def run_check(function: str, fn: object, hidden: bool) -> Outcome:
     with contextlib.redirect_stdout(io.StringIO()):
-        return evaluate(function, fn, hidden=hidden)
+        return hidden_outcome(function, fn) if hidden else evaluate(function, fn)
 
 
 @HIDDEN
