@@ -72,11 +72,12 @@ def _members(archive: Path, report: list[tuple[str, str]]) -> Iterator[tuple[str
         for info in infos:
             if info.is_dir():
                 continue
-            mode = info.external_attr >> 16
+            # a Unix zip keeps the file type in the high bits (0 when the tool did not say)
+            kind = stat.S_IFMT(info.external_attr >> 16) if info.create_system == 3 else 0
             path = PurePosixPath(info.filename.replace("\\", "/"))
             if path.is_absolute() or ".." in path.parts or re.match(r"[A-Za-z]:", info.filename):
                 yield info.filename, None, "a path that leaves the download; not collected"
-            elif mode and not stat.S_ISREG(mode):
+            elif kind not in (0, stat.S_IFREG):
                 yield info.filename, None, "not a regular file (a link or a device); not collected"
             elif info.flag_bits & 0x1:
                 yield info.filename, None, "encrypted; not collected"

@@ -106,3 +106,30 @@ def test_a_hostile_upload_is_reported_per_file_and_creates_nothing(collected: Co
         assert words in run.stdout, words
     flagged = (course / "reports" / A / "flags.csv").read_text(encoding="utf-8")
     assert "homework.zip" in flagged and "second_download.zip" in flagged
+
+
+def test_duplicates_and_oversized_files_are_left_out_file_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Collection alone, no grading: two different files for one student and name are both
+    left out (the same file twice is one), and a member larger than the bound is not read,
+    whatever its header says."""
+    from autograder import collect
+
+    course = tmp_path / "course"
+    archive = course / "downloaded" / A / "archive"
+    archive.mkdir(parents=True)
+    (course / "nbgrader_config.py").write_bytes(
+        (Path(__file__).parents[1] / "nbgrader_config.py").read_bytes()
+    )
+    name = f"carol_1_2_{A}.ipynb"
+    (archive / "one.zip").write_bytes(_zip({name: "first", f"dave_3_4_{A}.ipynb": "same"}))
+    (archive / "two.zip").write_bytes(_zip({name: "second", f"dave_3_4_{A}.ipynb": "same"}))
+    (archive / "big.zip").write_bytes(_zip({f"erin_5_6_{A}.ipynb": "x" * 2000}))
+    monkeypatch.setattr(collect, "MAX_FILE_BYTES", 1000)
+    result = collect.collect_download(course, A)
+    assert result.students == ["dave"]
+    assert (course / "submitted" / "dave" / A / f"{A}.ipynb").read_text() == "same"
+    lines = "\n".join(line for _, line in result.problems)
+    assert f"a second, different {A}.ipynb for carol" in lines and "neither" in lines
+    assert f"erin_5_6_{A}.ipynb: larger than" in lines
