@@ -285,6 +285,7 @@ def grade_class(
     print(
         f"Grading {assignment}: {len(selected)} submission(s), {len(selected) - len(todo)} already graded, "
         f"{where}, sandbox: {sandbox_label(opts.unsafe_no_sandbox)}"
+        + (f"; {len(invalid)} more with an invalid id, not graded (below)" if invalid else "")
     )
     log = course / "grading" / assignment / "workers.log"
     log.parent.mkdir(parents=True, exist_ok=True)

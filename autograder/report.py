@@ -169,8 +169,11 @@ def _make_inert(path: Path) -> None:
 
 def print_summary(results: list, out: Path) -> None:
     broken = [r for r in results if r.status != "ok" or r.notes or r.flags]
+    graded = sum(1 for r in results if r.cells)  # an invalid id or a grader failure has none
     print(
-        f"\n{len(results)} graded; "
+        f"\n{graded} graded"
+        + (f", {len(results) - graded} not graded" if graded < len(results) else "")
+        + "; "
         + (f"{len(broken)} with something to report:" if broken else "nothing to report.")
     )
     for r in sorted(broken, key=lambda r: r.student):

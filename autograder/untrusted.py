@@ -67,7 +67,7 @@ MAX_ID_BYTES = 200
 ID_RULE = (
     f"a student id has 1 to {MAX_ID_CHARS} characters (at most {MAX_ID_BYTES} bytes in UTF-8), "
     "no control or invisible characters, no / or \\, none of the glob characters * ? [ ], "
-    "no space at either end, and is not . or .."
+    'no space at either end, and is neither "." nor ".."'
 )
 
 
