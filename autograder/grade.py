@@ -39,7 +39,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.calibrate import Calibration, calibrate
-from autograder.course import db_url, gradebook_url, nbgrader
+from autograder.course import db_url, gradebook_url
 from autograder.gradebook import set_scores
 from autograder.limits import Options
 from autograder.nbgrader_run import add_trusted_summary, autograde, last_error, nbgrader_api
@@ -48,6 +48,7 @@ from autograder.paths import ASSIGNMENTS
 from autograder.repair import repair
 from autograder.report import print_summary, students_of, write_reports
 from autograder.sandbox import KernelSandbox, Limits, backend, student_library
+from autograder.untrusted import ID_RULE, id_problem, printable, student_option
 from autograder.verify import hidden_tasks, record, verify_notebook
 
 
@@ -59,6 +60,7 @@ class StudentResult:
     assignment: str
     # ok | malformed | kernel-crash (the student's code killed it) | timeout | nbgrader-error
     # | grader-error (the grader failed, e.g. the kernel did not start; regrade)
+    # | invalid-id (not graded: the folder's name is not a valid student id)
     status: str = "ok"
     notes: list[str] = field(default_factory=list)  # one line each for the report
     cells: dict[str, dict] = field(default_factory=dict)  # grade_id -> auto/trusted/problem
@@ -264,6 +266,11 @@ def grade_class(
     gradebook = gradebook_url(course, opts.db_url)
     submitted = students_of(course, assignment)
     selected = students or submitted
+    # An invalid id is reported, never graded: checked here, before it names a file or
+    # reaches nbgrader or the gradebook (where one bad row used to stop the class).
+    invalid = [invalid_id(assignment, s) for s in dict.fromkeys(selected) if id_problem(s)]
+    submitted = [s for s in submitted if not id_problem(s)]
+    selected = [s for s in selected if not id_problem(s)]
     # the reports cover the class: grading one late student must not leave them alone in grades.csv
     everyone = list(dict.fromkeys([*submitted, *selected]))
     todo = [s for s in selected if opts.force or not state_file(course, assignment, s).exists()]
@@ -271,6 +278,7 @@ def grade_class(
     print(
         f"Grading {assignment}: {len(selected)} submission(s), {len(selected) - len(todo)} already graded, "
         f"{where}, sandbox: {sandbox_label(opts.unsafe_no_sandbox)}"
+        + (f"; {len(invalid)} more with an invalid id, not graded (below)" if invalid else "")
     )
     log = course / "grading" / assignment / "workers.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -278,6 +286,7 @@ def grade_class(
         hidden_tasks(assignment)  # computed (and written to disk) once here; forked workers inherit it
     tqdm.monitor_interval = 0  # no monitor thread in a process that forks
     errors: dict[str, Exception] = {}
+    unrecorded: dict[str, Exception] = {}
     with (
         tempfile.TemporaryDirectory(prefix="grade-template-") as tmp,
         tqdm(total=len(todo), unit="nb", desc=assignment, dynamic_ncols=True) as bar,
@@ -289,7 +298,13 @@ def grade_class(
 
         def done(result: StudentResult) -> None:
             nonlocal failed
-            merge(course, result, gradebook)
+            try:
+                merge(course, result, gradebook)
+            except Exception as exc:  # noqa: BLE001 - a database error is this student's, not the class's
+                unrecorded[result.student] = exc
+                failed += 1
+                bar.update()
+                return
             failed += result.status != "ok"
             bar.set_postfix(done=bar.n + 1 - failed, failed=failed)
             bar.update()
@@ -300,13 +315,36 @@ def grade_class(
             errors = grade_on_cluster(course, assignment, todo, template, opts, limits, done)
         else:
             errors = _grade_locally(course, assignment, todo, template, opts, kernel, limits, log, done)
-    for student, exc in errors.items():
-        print(
-            f"The grader failed on {student} ({type(exc).__name__}: {exc}); see {log}. Rerun grade to retry."
+    failures = [
+        StudentResult(student, assignment, "grader-error", [f"{why} ({type(exc).__name__}: {exc}); {retry}"])
+        for kind, why in (
+            (errors, f"the grader failed on this submission; see {log}"),
+            (unrecorded, "the scores could not be written to the gradebook"),
         )
-    return [
+        for student, exc in kind.items()
+        for retry in [f"rerun grade to retry ({student_option(student)})"]
+    ]
+    for failure in failures:
+        print(f"The grader failed on {printable(failure.student)}: {printable(failure.notes[0])}")
+    graded = [
         load_result(course, assignment, s) for s in everyone if state_file(course, assignment, s).exists()
     ]
+    # a student graded by an earlier run keeps that result in the reports
+    return graded + [f for f in failures if not state_file(course, assignment, f.student).exists()] + invalid
+
+
+def invalid_id(assignment: str, student: str) -> StudentResult:
+    """The report of a submission whose folder name is not a valid id: what is wrong, what to do."""
+    return StudentResult(
+        student,
+        assignment,
+        "invalid-id",
+        [
+            f"not graded: {id_problem(student)}. To grade it, rename the folder "
+            f"submitted/{printable(student, 40)}/ to the student's id and run grade with "
+            f"{student_option('NEW_ID')}. The rule: {ID_RULE}."
+        ],
+    )
 
 
 def _grade_locally(
@@ -354,23 +392,36 @@ def load_result(course: Path, assignment: str, student: str) -> StudentResult:
     return StudentResult(**data)
 
 
-def zip_collect(course: Path, assignment: str) -> None:
-    """Unpack an LMS download (``downloaded/<assignment>/archive/*.zip``) into ``submitted/``
-    with nbgrader's ``zip_collect`` (file names parsed by ``FileNameCollectorPlugin``)."""
-    run = nbgrader(course, "zip_collect", assignment, "--force", timeout=600)
-    if run.returncode != 0:
-        raise RuntimeError(f"nbgrader zip_collect failed:\n{run.stderr[-2000:]}")
+def zip_collect(course: Path, assignment: str) -> list[tuple[str, str]]:
+    """Collect an LMS download (``downloaded/<assignment>/archive/``) into ``submitted/``
+    (``collect.collect_download``); print and return a line for each file left out."""
+    from autograder.collect import collect_download
+
+    collection = collect_download(course, assignment)
+    print(f"Collected {len(collection.students)} submission(s) from the download.")
+    if collection.problems:
+        print(f"{len(collection.problems)} file(s) of the download not collected:")
+    for _, line in collection.problems:
+        print(f"  - {printable(line)}")
+    return collection.problems
 
 
 def main(course: Path, assignment: str, opts: Options, students: list[str] | None, use_zip: bool) -> int:
     if assignment not in ASSIGNMENTS:
         raise NotebookError(f"unknown assignment {assignment!r}; choose one of {', '.join(ASSIGNMENTS)}")
-    if use_zip:
-        zip_collect(course, assignment)
+    collected = zip_collect(course, assignment) if use_zip else []
     start = time.perf_counter()
     results = grade_class(course, assignment, opts, students)
     unsafe = [f"graded WITHOUT the sandbox ({sandbox_label(True)})"] if opts.unsafe_no_sandbox else []
-    out = write_reports(course.resolve(), assignment, results, unsafe, gradebook_url(course, opts.db_url))
+    unsafe += [f"download: {line}" for student, line in collected if not student]
+    out = write_reports(
+        course.resolve(),
+        assignment,
+        results,
+        unsafe,
+        gradebook_url(course, opts.db_url),
+        [(student, f"download: {line}") for student, line in collected if student],
+    )
     print_summary(results, out)
     print(f"Done in {time.perf_counter() - start:.0f} s.")
     return 0

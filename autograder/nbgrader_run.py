@@ -16,6 +16,7 @@ import nbformat
 from autograder.calibrate import CellLimits
 from autograder.limits import Options
 from autograder.sandbox import SANDBOX_DID_NOT_START, KernelSandbox, sandboxed_kernel_manager
+from autograder.untrusted import student_option
 from autograder.verify import CellResult
 
 
@@ -72,7 +73,7 @@ def autograde(api, assignment: str, student: str, opts: Options) -> tuple[str, s
     if any(words in log for words in STARTUP_FAILURES) and not fired.is_set():
         return "grader-error", (
             "the grading kernel could not be started (twice); this is not the student's doing: "
-            "regrade with --force --student " + student + ". nbgrader said: " + last_error(run)
+            f"regrade with --force {student_option(student)}. nbgrader said: " + last_error(run)
         )
     elif fired.is_set():
         return "timeout", (f"the notebook ran longer than {opts.notebook_timeout} s and was stopped")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from autograder.course import gradebook_url
 from autograder.sandbox import backend
+from autograder.untrusted import csv_cell, id_problem, printable
 from autograder.verify import Flag, grade_cells, record, submission_path, verify_notebook, write_flags
 
 
@@ -33,8 +34,19 @@ def verify_course(
     start = time.perf_counter()
     with Gradebook(gradebook_url(course, gradebook)) as gb:
         for student in students:
+            # one student's invalid id or database error is reported, the rest are verified
+            problem = id_problem(student)
+            if problem:
+                flags.append(Flag(student, assignment, "", None, None, f"not verified: {problem}"))
+                continue
             results = verify_notebook(assignment, submission_path(course, assignment, student))
-            flags += record(gb, assignment, student, results)
+            try:
+                flags += record(gb, assignment, student, results)
+            except Exception as exc:  # noqa: BLE001
+                gb.db.rollback()
+                flags.append(
+                    Flag(student, assignment, "", None, None, f"not recorded: {type(exc).__name__}: {exc}")
+                )
     seconds = time.perf_counter() - start
     print(f"  {seconds:.1f} s ({seconds / max(len(students), 1):.2f} s per submission)")
     print_flags(flags)
@@ -44,20 +56,12 @@ def verify_course(
     return 0
 
 
-_CONTROL = {c: "?" for c in [*range(32), *range(127, 160)] if chr(c) not in "\n\t"}
-
-
-def printable(text: object) -> str:
-    """Student text made safe for the instructor's terminal: no escape sequences."""
-    return str(text).translate(_CONTROL)
-
-
 def print_flags(flags: list[Flag]) -> None:
     if not flags:
         print("  No disagreement between nbgrader and the trusted verify.")
     for f in flags:
         print(
-            f"  FLAG {f.student} {f.assignment} {f.grade_id}: nbgrader {f.nbgrader_score}, "
+            f"  FLAG {printable(f.student, 80)} {f.assignment} {f.grade_id}: nbgrader {f.nbgrader_score}, "
             f"trusted {f.trusted_score}: {printable(f.reason)}"
         )
 
@@ -88,6 +92,7 @@ def score_table(
 
 
 def print_table(header: list[str], rows: list[list]) -> None:
+    rows = [[printable(row[0], 80), *row[1:]] for row in rows]
     widths = [max(len(str(h)), 7) for h in header]
     widths[0] = max([widths[0], *(len(str(row[0])) for row in rows)])
     print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
@@ -100,15 +105,22 @@ def print_table(header: list[str], rows: list[list]) -> None:
 def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow([csv_cell(v) for v in header])
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
 
 
 def write_reports(
-    course: Path, assignment: str, results: list, warnings: Sequence[str] = (), gradebook: str | None = None
+    course: Path,
+    assignment: str,
+    results: list,
+    warnings: Sequence[str] = (),
+    gradebook: str | None = None,
+    notes: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """grades.csv, flags.csv, nbgrader's export (of ``gradebook``, else the course's), a grade
-    histogram and failure rates; ``warnings`` about the whole run are the first rows of flags.csv."""
+    histogram and failure rates; ``warnings`` about the whole run are the first rows of flags.csv,
+    then ``notes`` (student, line) from before grading (a file of the download not collected).
+    Every cell is made inert (``untrusted.csv_cell``): ids and messages are students' text."""
     from autograder.plots import failure_rates, grade_histogram
 
     out = course / "reports" / assignment
@@ -117,14 +129,18 @@ def write_reports(
     header = ["student", *cells, "total", "status"]
     rows = []
     for r in sorted(results, key=lambda r: r.student):
+        if not r.cells:  # not graded (an invalid id, the grader failed): no score, not a zero
+            rows.append([r.student, *([""] * (len(cells) + 1)), r.status])
+            continue
         scores = [r.cells.get(gid, {}).get("trusted", 0.0) for gid, _ in cells.values()]
         rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status])
     write_csv(out / "grades.csv", header, rows)
     flags = [Flag("", assignment, "", None, None, w) for w in warnings]
+    flags += [Flag(student, assignment, "", None, None, line) for student, line in notes]
     flags += [Flag(**f) for r in results for f in r.flags]
     flags += [Flag(r.student, assignment, "", None, r.total, note) for r in results for note in r.notes]
     write_flags(out / "flags.csv", flags)
-    totals = [r.total for r in results]
+    totals = [r.total for r in results if r.cells]
     grade_histogram(out / "grade_histogram.png", totals, sum(p for _, p in cells.values()))
     rates = {
         fn: sum(not r.cells.get(gid, {}).get("trusted") for r in results) / max(len(results), 1)
@@ -137,24 +153,37 @@ def write_reports(
     try:  # nbgrader's own export, in this process; the grades are already safe if it fails
         with Gradebook(gradebook_url(course, gradebook)) as gb:
             CsvExportPlugin(to=str(out / "nbgrader_export.csv")).export(gb)
+        _make_inert(out / "nbgrader_export.csv")
     except Exception as exc:  # noqa: BLE001
-        print(f"nbgrader export failed ({type(exc).__name__}: {exc}); grades.csv is complete")
+        print(f"nbgrader export failed ({type(exc).__name__}: {printable(exc)}); grades.csv is complete")
     return out
+
+
+def _make_inert(path: Path) -> None:
+    """Rewrite nbgrader's export with every cell inert: it writes the ids as they are."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([csv_cell(v) for v in row] for row in rows)
 
 
 def print_summary(results: list, out: Path) -> None:
     broken = [r for r in results if r.status != "ok" or r.notes or r.flags]
+    graded = sum(1 for r in results if r.cells)  # an invalid id or a grader failure has none
     print(
-        f"\n{len(results)} graded; "
+        f"\n{graded} graded"
+        + (f", {len(results) - graded} not graded" if graded < len(results) else "")
+        + "; "
         + (f"{len(broken)} with something to report:" if broken else "nothing to report.")
     )
     for r in sorted(broken, key=lambda r: r.student):
-        print(f"  {r.student} ({r.status}, {r.total:g} points)")
+        points = f"{r.total:g} points" if r.cells else "not graded"
+        print(f"  {printable(r.student, 80)} ({r.status}, {points})")
         for note in r.notes:
             print(f"    - {printable(note)}")
         for f in r.flags:
             scores = f"nbgrader {f['nbgrader_score']}, trusted {f['trusted_score']}"
-            print(f"    - {f['grade_id']}: {scores}: {printable(f['reason'])}")
+            print(f"    - {printable(f['grade_id'])}: {scores}: {printable(f['reason'])}")
     seconds = [r.seconds for r in results if r.seconds]
     if seconds:
         print(f"Mean time per submission in a worker: {sum(seconds) / len(seconds):.1f} s")

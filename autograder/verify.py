@@ -186,10 +186,11 @@ def record(gb, assignment: str, student: str, results: list[CellResult]) -> list
 
 
 def inert(value: object) -> object:
-    """A CSV cell a spreadsheet shows as text: student text may start like a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """A CSV cell a spreadsheet shows as text (``untrusted.csv_cell``): student text may
+    start like a formula or hold escape sequences."""
+    from autograder.untrusted import csv_cell
+
+    return csv_cell(value)
 
 
 def write_flags(path: Path, flags: list[Flag]) -> None:
