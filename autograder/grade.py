@@ -49,7 +49,7 @@ from autograder.repair import repair
 from autograder.report import print_summary, students_of, write_reports
 from autograder.sandbox import KernelSandbox, Limits, backend, student_library
 from autograder.untrusted import ID_RULE, id_problem, printable, student_option
-from autograder.verify import hidden_tasks, record, verify_notebook
+from autograder.verify import hidden_tasks, kernel_claims, record, verify_notebook
 
 
 @dataclass
@@ -67,6 +67,9 @@ class StudentResult:
     flags: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for docs/scaling.md
+    # how the scores went into the gradebook: 2 = the trusted score as nbgrader's automatic
+    # score, the manual score left to people (1, files without this field: as the manual score)
+    scheme: int = 2
 
     @property
     def total(self) -> float:
@@ -122,12 +125,12 @@ def grade_one(
         from nbgrader.api import Gradebook
 
         with Gradebook(db_url(scratch)) as gb:
+            claims = kernel_claims(gb, assignment, student, [r.grade_id for r in results])
             flags = record(gb, assignment, student, results)
             for r in results:
-                grade = gb.find_grade(r.grade_id, assignment, assignment, student)
                 result.cells[r.grade_id] = {
                     "function": r.function,
-                    "auto": grade.auto_score,
+                    "auto": claims[r.grade_id],  # the kernel's claim, kept for the record
                     "trusted": r.score,
                     "max": r.max_points,
                     "problem": "" if r.outcome.passed else r.outcome.message(),
@@ -238,19 +241,31 @@ def merge(course: Path, result: StudentResult, gradebook: str | None = None) -> 
     default: the course's ``gradebook.db``) in one transaction, then mark the student done."""
     from nbgrader.api import Gradebook
 
+    path = state_file(course, result.assignment, result.student)
     with Gradebook(gradebook or db_url(course)) as gb:
         set_scores(
             gb,
             result.assignment,
             result.student,
             {gid: cell["trusted"] for gid, cell in result.cells.items()},
-            auto={gid: cell["auto"] for gid, cell in result.cells.items()},
+            grader_wrote=_written_as_manual(path),
         )
-    path = state_file(course, result.assignment, result.student)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(result), indent=1), encoding="utf-8")
     tmp.replace(path)  # atomic: a half-written file never marks a student done
+
+
+def _written_as_manual(path: Path) -> dict[str, float] | None:
+    """The manual scores this grader wrote for a student under its first scheme (read from
+    that run's state file), to be cleared rather than taken for an instructor's."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("scheme", 1) >= 2:
+        return None
+    return {gid: float(cell["trusted"]) for gid, cell in data.get("cells", {}).items()}
 
 
 def grade_class(
@@ -389,6 +404,7 @@ def _grade_locally(
 
 def load_result(course: Path, assignment: str, student: str) -> StudentResult:
     data = json.loads(state_file(course, assignment, student).read_text(encoding="utf-8"))
+    data.setdefault("scheme", 1)
     return StudentResult(**data)
 
 

@@ -1,4 +1,10 @@
-"""Writing scores into nbgrader's gradebook: the one place ``grade`` and ``verify`` do it."""
+"""Writing scores into nbgrader's gradebook: the one place ``grade`` and ``verify`` do it.
+
+The trusted score of a grade cell is its *automatic* score: nbgrader's totals, feedback,
+formgrader and export all read ``score``, which is the manual score where a person set
+one, else the automatic one. The manual score belongs to the instructor: nothing here
+writes it, so a correction made in formgrader survives every regrade.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,20 @@ import warnings
 
 
 def set_scores(
-    gb, assignment: str, student: str, trusted: dict[str, float], auto: dict[str, float | None] | None = None
+    gb,
+    assignment: str,
+    student: str,
+    trusted: dict[str, float],
+    grader_wrote: dict[str, float] | None = None,
 ) -> None:
-    """Give each grade cell of ``student`` its trusted score (nbgrader's manual score, which
-    its totals, feedback and export use) and, when given, nbgrader's own auto score; create
-    the student and the submission if nbgrader could not; commit."""
+    """Give each grade cell of ``student`` its trusted score as nbgrader's automatic score;
+    create the student and the submission if nbgrader could not; commit.
+
+    ``grader_wrote`` (grade cell -> score) lists manual scores that this grader itself
+    wrote under its earlier scheme (when it kept the trusted score there): each is
+    cleared where the gradebook still holds exactly that value. Any other manual score
+    was set by a person and is kept.
+    """
     from nbgrader.api import MissingEntry
 
     gb.update_or_create_student(student)
@@ -22,8 +37,25 @@ def set_scores(
             gb.add_submission(assignment, student)
     for grade_id, score in trusted.items():
         grade = gb.find_grade(grade_id, assignment, assignment, student)
-        if auto is not None:
-            grade.auto_score = auto[grade_id]
-        grade.manual_score = score
+        grade.auto_score = score
+        ours = (grader_wrote or {}).get(grade_id)
+        if ours is not None and grade.manual_score is not None and float(grade.manual_score) == float(ours):
+            grade.manual_score = None
         grade.needs_manual_grade = False
     gb.db.commit()
+
+
+def manual_scores(gb, assignment: str, students: list[str]) -> dict[str, dict[str, float]]:
+    """The scores a person set by hand (in formgrader): student -> grade cell -> score."""
+    from nbgrader.api import MissingEntry
+
+    found: dict[str, dict[str, float]] = {}
+    for student in students:
+        try:
+            notebook = gb.find_submission_notebook(assignment, assignment, student)
+        except MissingEntry:
+            continue
+        by_hand = {g.name: float(g.manual_score) for g in notebook.grades if g.manual_score is not None}
+        if by_hand:
+            found[student] = by_hand
+    return found

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.course import gradebook_url
+from autograder.gradebook import manual_scores
 from autograder.sandbox import backend
 from autograder.untrusted import csv_cell, id_problem, printable
 from autograder.verify import Flag, grade_cells, record, submission_path, verify_notebook, write_flags
@@ -121,33 +122,46 @@ def write_reports(
     histogram and failure rates; ``warnings`` about the whole run are the first rows of flags.csv,
     then ``notes`` (student, line) from before grading (a file of the download not collected).
     Every cell is made inert (``untrusted.csv_cell``): ids and messages are students' text."""
+    from nbgrader.api import Gradebook
+
     from autograder.plots import failure_rates, grade_histogram
 
     out = course / "reports" / assignment
     out.mkdir(parents=True, exist_ok=True)
     cells = grade_cells(assignment)
-    header = ["student", *cells, "total", "status"]
+    # an instructor's correction in formgrader (nbgrader's manual score) wins, and is named
+    try:
+        with Gradebook(gradebook_url(course, gradebook)) as gb:
+            by_hand = manual_scores(gb, assignment, [r.student for r in results if r.cells])
+    except Exception as exc:  # noqa: BLE001 - the grades are still worth writing
+        print(
+            f"manual scores not read ({type(exc).__name__}: {printable(exc)}); grades.csv shows trusted ones"
+        )
+        by_hand = {}
+    header = ["student", *cells, "total", "status", "set by hand"]
     rows = []
+    totals = []
     for r in sorted(results, key=lambda r: r.student):
         if not r.cells:  # not graded (an invalid id, the grader failed): no score, not a zero
-            rows.append([r.student, *([""] * (len(cells) + 1)), r.status])
+            rows.append([r.student, *([""] * (len(cells) + 1)), r.status, ""])
             continue
-        scores = [r.cells.get(gid, {}).get("trusted", 0.0) for gid, _ in cells.values()]
-        rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status])
+        hand = by_hand.get(r.student, {})
+        scores = [hand.get(gid, r.cells.get(gid, {}).get("trusted", 0.0)) for gid, _ in cells.values()]
+        manual = " ".join(fn for fn, (gid, _) in cells.items() if gid in hand)
+        rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status, manual])
+        totals.append(sum(scores))
     write_csv(out / "grades.csv", header, rows)
     flags = [Flag("", assignment, "", None, None, w) for w in warnings]
     flags += [Flag(student, assignment, "", None, None, line) for student, line in notes]
     flags += [Flag(**f) for r in results for f in r.flags]
     flags += [Flag(r.student, assignment, "", None, r.total, note) for r in results for note in r.notes]
     write_flags(out / "flags.csv", flags)
-    totals = [r.total for r in results if r.cells]
     grade_histogram(out / "grade_histogram.png", totals, sum(p for _, p in cells.values()))
     rates = {
         fn: sum(not r.cells.get(gid, {}).get("trusted") for r in results) / max(len(results), 1)
         for fn, (gid, _) in cells.items()
     }
     failure_rates(out / "failure_rates.png", rates)
-    from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
     try:  # nbgrader's own export, in this process; the grades are already safe if it fails

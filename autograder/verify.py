@@ -5,8 +5,8 @@ reached there is only a claim. Here the student's functions run in the
 sandbox on hidden inputs drawn by this process; only plain arrays come back,
 and this process compares them with the reference and numerical gradients. The
 trusted score of each grade cell goes into the nbgrader gradebook as its
-manual score (nbgrader's score = manual if set), and every cell where it
-disagrees with nbgrader's in-kernel auto score is flagged with the reason.
+automatic score (``gradebook.set_scores``; a manual score is an instructor's and
+wins), and every cell where it disagrees with the kernel's claim is flagged.
 """
 
 from __future__ import annotations
@@ -153,16 +153,24 @@ def submission_path(course: Path, assignment: str, student: str) -> Path:
     return others[0] if len(others) == 1 else expected
 
 
-def record(gb, assignment: str, student: str, results: list[CellResult]) -> list[Flag]:
-    """Write trusted scores into the gradebook ``gb``; return the disagreements."""
+def kernel_claims(gb, assignment: str, student: str, grade_ids: list[str]) -> dict[str, float | None]:
+    """What nbgrader's autograde wrote for each grade cell: the kernel's claim (None where
+    it wrote nothing), before ``record`` replaces it with the trusted score."""
     from nbgrader.api import MissingEntry
 
-    auto: dict[str, float | None] = {}
-    for r in results:
+    claims: dict[str, float | None] = {}
+    for grade_id in grade_ids:
         try:
-            auto[r.grade_id] = gb.find_grade(r.grade_id, assignment, assignment, student).auto_score
+            claims[grade_id] = gb.find_grade(grade_id, assignment, assignment, student).auto_score
         except MissingEntry:
-            auto[r.grade_id] = None
+            claims[grade_id] = None
+    return claims
+
+
+def record(gb, assignment: str, student: str, results: list[CellResult]) -> list[Flag]:
+    """Write trusted scores into the gradebook ``gb``; return the disagreements with the
+    kernel's claims (read first, from the same gradebook)."""
+    auto = kernel_claims(gb, assignment, student, [r.grade_id for r in results])
     set_scores(gb, assignment, student, {r.grade_id: r.score for r in results})
     flags = []
     for r in results:
@@ -171,9 +179,10 @@ def record(gb, assignment: str, student: str, results: list[CellResult]) -> list
             reason = "nbgrader produced no score for this cell (the notebook did not run through)"
         elif auto[r.grade_id] > r.score:
             reason = (
-                "passed in the student's kernel but fails when run alone: "
+                "passed in the student's kernel (its public checks), fails the trusted verify "
+                "on the hidden cases: "
                 + (r.outcome.problems[0] if r.outcome.problems else "")
-                + " Possible tampering with the checks, NumPy or IPython."
+                + " A bug the public cases miss, or tampering with the checks, NumPy or IPython."
             )
         elif auto[r.grade_id] < r.score:
             reason = (

@@ -133,3 +133,55 @@ def test_second_run_skips_and_force_regrades_identically(graded_class: GradedCla
     assert f"{len(some)} submission(s), 0 already graded" in forced.stdout
     assert trusted_scores(course) == before
     assert (course / "reports" / A / "grades.csv").read_text(encoding="utf-8") == csv_before
+
+
+def test_a_manual_score_survives_every_regrade(graded_class: GradedClass, run_nbgrader) -> None:
+    """An instructor's correction in formgrader (nbgrader's manual score) is never overwritten:
+    not by grade --force, not by verify, not by plain nbgrader autograde --force; the reports
+    use it and say it was set by hand. A manual score the grader itself wrote under its old
+    scheme (the trusted score kept there) is cleared, not taken for a person's."""
+    import json
+    import sys
+
+    course = graded_class.course
+    gid, points = grade_cells(A)["rnn_forward"]
+    other_gid, other_points = grade_cells(A)["gru_forward"]
+    old = course / "grading" / A / "gru_mistake.json"
+    with Gradebook(db_url(course)) as gb:
+        gb.find_grade(gid, A, A, "full").manual_score = points - 3  # a person's correction
+        # gru_mistake as the old scheme left it: every trusted score also written as manual
+        for g in gb.find_submission_notebook(A, A, "gru_mistake").grades:
+            g.manual_score = g.auto_score
+        gb.find_grade(other_gid, A, A, "gru_mistake").manual_score = other_points / 2  # and a person's
+        gb.db.commit()
+    state = json.loads(old.read_text())
+    state.pop("scheme")
+    old.write_text(json.dumps(state))
+    try:
+        grade_command(course, "--force", "--student", "full", "--student", "gru_mistake")
+        cmd = [sys.executable, "-m", "autograder", "verify", A, "--course", str(course), "--student", "full"]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+        run_nbgrader(course, "autograde", A, "--force", "--student", "full")
+        with Gradebook(db_url(course)) as gb:
+            kept = gb.find_grade(gid, A, A, "full")
+            assert (kept.manual_score, kept.score) == (points - 3, points - 3)
+            mistake = {g.name: g for g in gb.find_submission_notebook(A, A, "gru_mistake").grades}
+            assert mistake[other_gid].manual_score == other_points / 2  # a person's: kept
+            cleared = [g for name, g in mistake.items() if name != other_gid]
+            assert all(g.manual_score is None for g in cleared), "the old scheme's scores read as a person's"
+            assert trusted_scores(course)["gru_mistake"] == {
+                fn: (other_points / 2 if g == other_gid else CLASS["gru_mistake"][1][fn])
+                for fn, (g, _) in grade_cells(A).items()
+            }
+        grade_command(course)  # reports rebuilt
+        with open(course / "reports" / A / "grades.csv", encoding="utf-8") as f:
+            rows = {r["student"]: r for r in csv.DictReader(f)}
+        assert rows["full"]["rnn_forward"] == f"{points - 3:g}"
+        assert rows["full"]["set by hand"] == "rnn_forward"
+        assert rows["gru_mistake"]["set by hand"] == "gru_forward"
+    finally:
+        with Gradebook(db_url(course)) as gb:
+            gb.find_grade(gid, A, A, "full").manual_score = None
+            gb.find_grade(other_gid, A, A, "gru_mistake").manual_score = None
+            gb.db.commit()
+        grade_command(course, "--force", "--student", "full")  # the autograded copy as the class left it
