@@ -9,7 +9,7 @@ from pathlib import Path
 
 from autograder.course import gradebook_url
 from autograder.sandbox import backend
-from autograder.verify import Flag, grade_cells, record, submission_path, verify_notebook, write_flags
+from autograder.verify import Flag, grade_cells, record, verify_submission, write_flags
 
 
 def students_of(course: Path, assignment: str) -> list[str]:
@@ -33,7 +33,7 @@ def verify_course(
     start = time.perf_counter()
     with Gradebook(gradebook_url(course, gradebook)) as gb:
         for student in students:
-            results = verify_notebook(assignment, submission_path(course, assignment, student))
+            results = verify_submission(course, assignment, student)
             flags += record(gb, assignment, student, results)
     seconds = time.perf_counter() - start
     print(f"  {seconds:.1f} s ({seconds / max(len(students), 1):.2f} s per submission)")
