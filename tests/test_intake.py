@@ -108,7 +108,7 @@ class TestTheClass:
         course = graded_class.course
         nb = nbformat.read(course / "autograded" / "reads_history" / A / f"{A}.ipynb", as_version=4)
         outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
-        assert "HISTORY" in outputs and 'RAW check(\\"rnn_forward\\", rnn_forward' in outputs  # it did run
+        assert "HISTORY" in outputs and 'check(\\"rnn_forward\\", rnn_forward, hidden=True)' in outputs
         assert "HIDDEN TESTS" not in outputs
         html = (course / "feedback" / "reads_history" / A / f"{A}.html").read_text()
         assert "HIDDEN TESTS" not in html
