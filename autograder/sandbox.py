@@ -418,11 +418,13 @@ class KernelSandbox:
 
 # The grader's end of a kernel's sockets, whatever the kernel sends (student code can write
 # to them directly): a frame over MAX_FRAME_BYTES disconnects the kernel before any of it
-# is held (zmq's MAXMSGSIZE), and at most MAX_QUEUED messages wait per socket (the
-# kernel's side drops the rest), so what waits for the grader stays under about
-# MAX_QUEUED x MAX_FRAME_BYTES per socket. The course's largest message, a figure, is ~60 kB.
-MAX_FRAME_BYTES = 4 * 1024**2
-MAX_QUEUED = 64
+# is held (zmq's MAXMSGSIZE; the messages sent meanwhile are lost, so such a cell may end
+# in an IOPub timeout), and at most MAX_QUEUED messages wait per socket (the kernel's
+# side holds, then drops, the rest), so what waits for the grader stays under about
+# (MAX_QUEUED + 1) x MAX_FRAME_BYTES per socket. A 10 MB print (a big array) still
+# arrives, and is cut as it is stored (``preprocessors.ExecuteGraded``).
+MAX_FRAME_BYTES = 32 * 1024**2
+MAX_QUEUED = 4
 
 
 def bounded_context(context):

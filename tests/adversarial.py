@@ -296,7 +296,7 @@ def _full_with(code: str, after: str | None = "code_setup") -> nbformat.Notebook
     return submissions.add_cell(submissions.completed(A), code, after=after)
 
 
-# Output of every kind, about 30 MB in all, each message under the grader's 4 MB frame limit.
+# Output of every kind, about 30 MB in all, each message under the grader's frame limit.
 DISPLAY_FLOOD = """
 from IPython.display import display
 blob = "QUJD" * 700_000  # 2.8 MB of base64
@@ -309,13 +309,15 @@ for i in range(3):
 print(blob[:1_000_000])
 raise ValueError("E" * 2_000_000)
 """
-# 64 MB messages for 8 s: the grader's memory must not follow.
+# 64 MB messages (over the grader's 32 MB frame limit) and 24 MB ones (under it), for 8 s:
+# the grader's memory must not follow.
 STREAM_FLOOD = """
 import sys, time
-line, start = "y" * 64 * 2**20, time.time()
+lines, start = ["y" * 64 * 2**20, "z" * 24 * 2**20], time.time()
 while time.time() - start < 8:
-    sys.stdout.write(line)
-    sys.stdout.flush()
+    for line in lines:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 """
 # Every executed cell's source, as the kernel holds it: history, and a hook before each cell.
 READS_HISTORY = """
@@ -385,7 +387,7 @@ def hand_ins(course: Path) -> dict[str, tuple[dict[str, float], str, str]]:
     return {
         "link_to_solutions": (none, "malformed", "is a symbolic link"),
         "link_to_classmate": (none, "malformed", "is a symbolic link"),
-        "hardlink_to_solutions": (none, "malformed", "has 2 names on the disk"),
+        "hardlink_to_solutions": (none, "malformed", "names on the disk (a hard link"),
         "folder_link": (none, "malformed", "is a link, not a folder"),
         "linked_extras": (none, "ok", "ignored: environ, friend.ipynb, hard.ipynb, passwd"),
         "fifo_beside": (dict(POINTS), "ok", "ignored: pipe"),
