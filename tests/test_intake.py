@@ -217,6 +217,7 @@ def test_the_shape_of_json_is_measured_without_parsing() -> None:
         (json.dumps({"cells": [{}] * 3000}).encode(), "3,000 cells"),
         (b" " * (16 * 1024**2 + 1), "larger than the limit of 16 MB"),
     ],
+    ids=["deep", "long string", "many cells", "large"],
 )
 def test_notebooks_beyond_the_bounds_are_refused_cheaply(data: bytes, words: str) -> None:
     start = time.perf_counter()
