@@ -1,6 +1,7 @@
 """Grading on a Dask distributed cluster (``grade --scheduler tcp://HOST:8786``).
 
-A task needs no shared file system: it carries the submission's files, and each
+A task needs no shared file system: it carries the submission's notebook (read by
+the parent as ``autograder.intake`` says: a regular file, bounded, nothing else), and each
 worker gets, once, what grading needs beside it (the course config, the template
 gradebook, the release notebook, the hidden cases, the calibrated limits). The task
 grades in a private folder on the worker, in the same sandbox as a local run, and
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder.calibrate import Calibration
+from autograder.intake import Handin, read_handin
 from autograder.limits import Options
 
 if TYPE_CHECKING:
@@ -49,10 +51,10 @@ class Context:
         return f"{self.assignment}-{digest.hexdigest()[:16]}"
 
 
-def submission_files(course: Path, assignment: str, student: str) -> dict[str, bytes]:
-    """The files a student handed in, by path inside their submission folder."""
-    folder = course / "submitted" / student / assignment
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+def submission_files(course: Path, assignment: str, student: str) -> Handin:
+    """What a task carries of a submission: its notebook's bytes (a regular file, bounded,
+    read as ``autograder.intake`` says) and the notes on what was not read."""
+    return read_handin(course, student, assignment)
 
 
 _PREPARED: dict[str, tuple[Path, object]] = {}
@@ -83,7 +85,7 @@ def _prepare(context: Context) -> tuple[Path, object]:
     return _PREPARED[context.key]
 
 
-def grade_remote(context: Context, student: str, files: dict[str, bytes]) -> dict:
+def grade_remote(context: Context, student: str, handin: Handin) -> dict:
     """On a worker: grade one submission; return its result and the files to publish."""
     from distributed import get_worker
 
@@ -101,12 +103,9 @@ def grade_remote(context: Context, student: str, files: dict[str, bytes]) -> dic
     with tempfile.TemporaryDirectory(prefix=f"grade-{student}-", dir=root) as tmp:
         course = Path(tmp)
         (course / "nbgrader_config.py").write_bytes(context.config)
-        folder = course / "submitted" / student / a
-        for name, data in files.items():
-            path = folder / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        result = grade_one(course, a, student, root / "template.db", context.opts, kernel, context.limits)
+        result = grade_one(
+            course, a, student, root / "template.db", context.opts, kernel, context.limits, handin
+        )
         published = {
             str(p.relative_to(course)): p.read_bytes()
             for kind in ("autograded", "feedback")

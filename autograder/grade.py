@@ -41,6 +41,7 @@ from tqdm import tqdm
 from autograder.calibrate import Calibration, calibrate
 from autograder.course import db_url, gradebook_url
 from autograder.gradebook import set_scores
+from autograder.intake import Handin, read_handin
 from autograder.limits import Options
 from autograder.nbgrader_run import add_trusted_summary, autograde, last_error, nbgrader_api
 from autograder.notebook import NotebookError
@@ -87,29 +88,33 @@ def grade_one(
     opts: Options,
     kernel: KernelSandbox | None = None,
     limits: Calibration | None = None,
+    handin: Handin | None = None,
 ) -> StudentResult:
     """Grade one submission in a scratch course; never raises for a bad submission.
 
     ``kernel`` contains the notebook's kernel (None only with ``--unsafe-no-sandbox``);
-    ``limits`` are the per-cell and per-function time limits (see ``calibrate``).
+    ``limits`` are the per-cell and per-function time limits (see ``calibrate``);
+    ``handin`` is what the student handed in, when read elsewhere (a cluster's parent),
+    else it is read from the course's ``submitted/`` folder.
     """
     start = time.perf_counter()
     result = StudentResult(student, assignment)
+    # the notebook alone, a regular file read with a bound: no link, no extra file
+    # (nbgrader would copy it into the feedback as it is) reaches grading
+    handin = handin or read_handin(course, student, assignment)
+    result.notes += handin.notes
     with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp:
         scratch = Path(tmp)
         shutil.copy(course / "nbgrader_config.py", scratch / "nbgrader_config.py")
         shutil.copy(template_db, scratch / "gradebook.db")
         submitted = scratch / "submitted" / student / assignment
-        shutil.copytree(course / "submitted" / student / assignment, submitted)
+        submitted.mkdir(parents=True)
         notebook = submitted / f"{assignment}.ipynb"
-        if not notebook.exists():
-            others = sorted(submitted.glob("*.ipynb"))
-            if len(others) == 1:
-                result.notes.append(f"the notebook was handed in as {others[0].name}; graded as such")
-                others[0].rename(notebook)
+        if handin.notebook is not None:
+            notebook.write_bytes(handin.notebook)
         api = nbgrader_api(scratch, opts, kernel, limits.cells if limits else None)
         mark = time.perf_counter()
-        if repair(notebook, assignment, result.notes):
+        if handin.notebook is not None and repair(notebook, assignment, result.notes):
             result.status, note = autograde(api, assignment, student, opts)
             result.notes += [note] if note else []
         else:

@@ -17,13 +17,36 @@ from autograder.notebook import skipped_when_grading
 SKIPPED = "Not run when grading: this cell only trains on the full data or draws a figure.\n"
 
 
+# Output kept while a notebook runs, in characters of every kind (streams, errors, images,
+# JSON, HTML, updated displays): per cell, per notebook, and what a grade cell always
+# keeps for the checks' messages, even once the notebook's share is spent. A message
+# over the limit is dropped as it arrives, so the grader holds at most this much.
+MAX_CELL_OUTPUT = 1_000_000
+MAX_NOTEBOOK_OUTPUT = 5_000_000
+GRADE_CELL_OUTPUT = 20_000
+CUT = (
+    f"\n[output limit: the rest of this cell's output was dropped while it ran (at most "
+    f"{MAX_CELL_OUTPUT:,} characters a cell, {MAX_NOTEBOOK_OUTPUT:,} a notebook)]\n"
+)
+# What the kernel is sent of a grade cell: the hidden tests' code, not their markers (the
+# kernel's history and hooks see every source it runs).
+_HIDDEN_MARKER = re.compile(r"^[ \t]*#+[ \t]*(BEGIN|END) HIDDEN TESTS[ \t]*(\r?\n|\Z)", re.M)
+
+
 class ExecuteGraded(Execute):
-    """nbgrader's ``Execute``, minus the course's figure and full-training cells.
+    """nbgrader's ``Execute``, minus the course's figure and full-training cells, with
+    output bounded while it streams and hidden-test markers kept from the kernel.
 
     A cell is skipped only when its source is exactly that of such a release cell (nbgrader
     has already restored locked cells' sources): what a student writes always runs, and a
     tag a student adds changes nothing. This keeps matplotlib out of grading.
     """
+
+    def reset_execution_trackers(self) -> None:
+        super().reset_execution_trackers()
+        self._notebook_left = MAX_NOTEBOOK_OUTPUT
+        self._cell_spent: dict[int, int] = {}
+        self._cut: set[int] = set()  # cells whose output was cut (said once each)
 
     def preprocess_cell(self, cell, resources, index):
         assignment = resources.get("nbgrader", {}).get("assignment", "")
@@ -31,7 +54,72 @@ class ExecuteGraded(Execute):
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED)]
             cell.execution_count = None
             return cell, resources
-        return super().preprocess_cell(cell, resources, index)
+        source = cell.source
+        cell.source = _HIDDEN_MARKER.sub("", source)
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        finally:
+            cell.source = source  # the autograded notebook keeps the cell as it was
+        return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        size, left = _size(msg.get("content")), self._left(cell_index)
+        if size <= left:
+            self._charge(cell_index, size)
+            return super().output(outs, msg, display_id, cell_index)
+        content, out = msg["content"], None
+        if msg["msg_type"] == "stream" and left > 0:  # the head of a long text
+            text = str(content.get("text", ""))[:left]
+            out = super().output(outs, {**msg, "content": {**content, "text": text}}, None, cell_index)
+        elif msg["msg_type"] == "error" and not any(o.get("output_type") == "error" for o in outs):
+            # nbgrader scores a grade cell by whether it shows an error: shortened, never dropped
+            ename, evalue = str(content.get("ename"))[:200], str(content.get("evalue"))[:2000]
+            short = {"ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]}
+            out = super().output(outs, {**msg, "content": short}, None, cell_index)
+        self._charge(cell_index, left)
+        if cell_index not in self._cut:
+            self._cut.add(cell_index)
+            outs.append(nbformat.v4.new_output("stream", name="stderr", text=CUT))
+        return out
+
+    def _left(self, cell_index: int) -> int:
+        """Characters this cell may still add: its own share, the notebook's, and a grade
+        cell's reserve (its checks' messages reach the feedback whatever came before)."""
+        spent = self._cell_spent.get(cell_index, 0)
+        grade = self.nb.cells[cell_index].get("metadata", {}).get("nbgrader", {}).get("grade")
+        reserve = GRADE_CELL_OUTPUT - spent if grade else 0
+        return max(0, min(MAX_CELL_OUTPUT - spent, max(self._notebook_left, reserve)))
+
+    def _update_display_id(self, display_id, msg):
+        size = _size(msg.get("content"))
+        if size <= self._notebook_left:  # else the display keeps what it showed
+            self._notebook_left -= size
+            super()._update_display_id(display_id, msg)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widgets' messages are ignored: grading shows no widget, and their state would be
+        one more store a kernel could fill."""
+
+    def _charge(self, cell_index: int, size: int) -> None:
+        self._cell_spent[cell_index] = self._cell_spent.get(cell_index, 0) + size
+        self._notebook_left = max(0, self._notebook_left - size)
+
+
+def _size(value: object) -> int:
+    """Characters of the strings in a message's content (keys included), without recursion."""
+    total, todo = 0, [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            todo += item.keys()
+            todo += item.values()
+        elif isinstance(item, (list, tuple)):
+            todo += item
+        else:
+            total += 8
+    return total
 
 
 class HideHiddenTests(ClearHiddenTests):
@@ -40,7 +128,9 @@ class HideHiddenTests(ClearHiddenTests):
 
 
 class CapOutputSize(NbGraderPreprocessor):
-    """Autograde: cut any text output longer than ``max_chars``.
+    """Autograde: cut any text output (a stream, a text MIME type, an exception's message
+    or traceback) longer than ``max_chars``; images and other data are bounded while the
+    notebook runs (``ExecuteGraded``).
 
     nbgrader's ``LimitOutput`` counts lines, so one line of megabytes gets through
     into the autograded notebook, the feedback HTML and the instructor's browser.
@@ -54,6 +144,11 @@ class CapOutputSize(NbGraderPreprocessor):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
                 output.text = self._cut(output.text)
+            if output.get("output_type") == "error":  # an exception's message and traceback too
+                output.evalue = self._cut(str(output.get("evalue", "")))
+                traceback = [str(line) for line in output.get("traceback", [])]
+                if sum(map(len, traceback)) > self.max_chars:
+                    output.traceback = [self._cut("\n".join(traceback))]
             for mime, value in output.get("data", {}).items():
                 if mime.startswith("text/") and isinstance(value, str):
                     output.data[mime] = self._cut(value)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.notebook import NotebookError, parse_notebook
 from autograder.submissions import release
 
 
@@ -27,11 +28,13 @@ def repair(notebook: Path, assignment: str, notes: list[str]) -> bool:
         )
         return False
     try:
-        nb = nbformat.reads(notebook.read_text(encoding="utf-8", errors="replace"), as_version=4)
-    except Exception as exc:  # noqa: BLE001 - any parse failure means the same to the student
+        # bounded (size, nesting, strings, cells) before anything parses it
+        nb = parse_notebook(notebook.read_bytes().decode("utf-8", errors="replace").encode(), notebook.name)
+    except NotebookError as exc:
+        why = str(exc).removeprefix(f"{notebook.name}: ").splitlines()[0][:200].rstrip(".")
         notes.append(
-            f"not a valid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
-            "nothing could be run. Re-download it from JupyterLab with File > Save and hand it in again."
+            f"not a valid notebook ({why}); nothing could be run. "
+            "Re-download it from JupyterLab with File > Save and hand it in again."
         )
         return False
     expected = _cell_types(assignment)

@@ -11,7 +11,7 @@ from autograder.course import gradebook_url
 from autograder.gradebook import manual_scores
 from autograder.sandbox import backend
 from autograder.untrusted import csv_cell, id_problem, printable
-from autograder.verify import Flag, grade_cells, record, submission_path, verify_notebook, write_flags
+from autograder.verify import Flag, grade_cells, record, verify_submission, write_flags
 
 
 def students_of(course: Path, assignment: str) -> list[str]:
@@ -40,7 +40,7 @@ def verify_course(
             if problem:
                 flags.append(Flag(student, assignment, "", None, None, f"not verified: {problem}"))
                 continue
-            results = verify_notebook(assignment, submission_path(course, assignment, student))
+            results = verify_submission(course, assignment, student)
             try:
                 flags += record(gb, assignment, student, results)
             except Exception as exc:  # noqa: BLE001

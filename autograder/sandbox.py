@@ -475,12 +475,41 @@ class KernelSandbox:
         return [*args, sys.executable, "-I", "-S", "-c", code, "-f", "/run/connection.json", *argv_tail]
 
 
+# The grader's end of a kernel's sockets, whatever the kernel sends (student code can write
+# to them directly): a frame over MAX_FRAME_BYTES disconnects the kernel before any of it
+# is held (zmq's MAXMSGSIZE; the messages sent meanwhile are lost, so such a cell may end
+# in an IOPub timeout), and at most MAX_QUEUED messages wait per socket (the kernel's
+# side holds, then drops, the rest), so what waits for the grader stays under about
+# (MAX_QUEUED + 1) x MAX_FRAME_BYTES per socket. A 10 MB print (a big array) still
+# arrives, and is cut as it is stored (``preprocessors.ExecuteGraded``).
+MAX_FRAME_BYTES = 32 * 1024**2
+MAX_QUEUED = 4
+
+
+def bounded_context(context):
+    """``context`` (a zmq Context) with the limits above on every socket it makes."""
+    import zmq
+
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+    context.setsockopt(zmq.RCVHWM, MAX_QUEUED)
+    return context
+
+
 def sandboxed_kernel_manager(sandbox: KernelSandbox):
     """An ``AsyncKernelManager`` class whose kernels run in ``sandbox`` (for nbclient's
     ``kernel_manager_class``): IPC sockets on the sandbox's own tmpfs, reached from here
     through ``/proc/<pid>/root``, so nothing the kernel can write lies outside its limits;
-    interrupts as messages, since a signal to the sandbox's init would end it."""
+    interrupts as messages, since a signal to the sandbox's init would end it; the
+    grader's sockets bounded (``bounded_context``)."""
+    import zmq.asyncio
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class BoundedKernelClient(AsyncKernelClient):
+        def _context_default(self) -> zmq.asyncio.Context:
+            self._created_context = True  # destroyed with the client's channels
+            return bounded_context(zmq.asyncio.Context())
 
     class SandboxedKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs) -> None:
@@ -488,6 +517,12 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox):
             self.transport = "ipc"
             self.ip = "/run/kernel/ipc"
             self.cache_ports = False
+            self.client_factory = BoundedKernelClient
+
+        @default("context")
+        def _bounded_context(self) -> zmq.asyncio.Context:
+            self._created_context = True
+            return bounded_context(zmq.asyncio.Context())
 
         def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
             self.kernel_spec.interrupt_mode = "message"

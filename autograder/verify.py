@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from autograder.checks import verdict
 from autograder.expected import hidden_suite
 from autograder.gradebook import set_scores
+from autograder.intake import read_handin
 from autograder.judge import Outcome
 from autograder.notebook import NotebookError, definitions, read_notebook, skipped_when_grading
 from autograder.paths import release_notebook
@@ -114,10 +116,7 @@ def verify_notebook(
     try:
         source = definitions(read_notebook(path), skipped_when_grading(assignment))
     except NotebookError as exc:
-        return [
-            CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [str(exc)]))
-            for spec, *_ in suite
-        ]
+        return _all_failed(assignment, str(exc))
     runs = run_functions(source, hidden_tasks(assignment), limits, seconds)
     return [
         CellResult(spec.name, *cells[spec.name], verdict(spec, plan, run, expected))
@@ -143,14 +142,24 @@ def infer_assignment(path: str | Path) -> str:
     raise NotebookError(f"{path}: cannot tell which assignment this is; pass --assignment.")
 
 
-def submission_path(course: Path, assignment: str, student: str) -> Path:
-    """The notebook the student handed in (nbgrader's ``submitted/`` layout)."""
-    folder = course / "submitted" / student / assignment
-    expected = folder / f"{assignment}.ipynb"
-    if expected.exists():
-        return expected
-    others = sorted(folder.glob("*.ipynb"))
-    return others[0] if len(others) == 1 else expected
+def _all_failed(assignment: str, why: str) -> list[CellResult]:
+    cells = grade_cells(assignment)
+    return [
+        CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [why]))
+        for spec, *_ in hidden_suite(assignment)
+    ]
+
+
+def verify_submission(course: Path, assignment: str, student: str) -> list[CellResult]:
+    """Trusted verdicts for the notebook a student handed in (nbgrader's ``submitted/``
+    layout), read as ``autograder.intake`` says: a regular file of the folder, bounded."""
+    handin = read_handin(course, student, assignment)
+    if handin.notebook is None:
+        return _all_failed(assignment, " ".join(handin.notes))
+    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+        path = Path(tmp) / f"{assignment}.ipynb"
+        path.write_bytes(handin.notebook)
+        return verify_notebook(assignment, path)
 
 
 def kernel_claims(gb, assignment: str, student: str, grade_ids: list[str]) -> dict[str, float | None]:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import socket
 import subprocess
 import sys
 import sysconfig
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,12 +288,129 @@ display(HTML("<script>alert('owned2')</script><img src=x onerror=alert(3)>"))
     }
 
 
+SECRET = "grader-secret-5c1e"  # in the grader's environment: a token an instructor's shell may hold
+SCRIPT = "<script>alert('notes')</script>"
+
+
+def _full_with(code: str, after: str | None = "code_setup") -> nbformat.NotebookNode:
+    return submissions.add_cell(submissions.completed(A), code, after=after)
+
+
+# Output of every kind, about 30 MB in all, each message under the grader's frame limit.
+DISPLAY_FLOOD = """
+from IPython.display import display
+blob = "QUJD" * 700_000  # 2.8 MB of base64
+for i in range(4):
+    display({"image/png": blob}, raw=True)
+    display({"application/json": {"k": [blob]}}, raw=True)
+handle = display({"text/plain": "x"}, raw=True, display_id="d")
+for i in range(3):
+    handle.update({"text/html": blob}, raw=True)
+print(blob[:1_000_000])
+raise ValueError("E" * 2_000_000)
+"""
+# 64 MB messages (over the grader's 32 MB frame limit) and 24 MB ones (under it), for 8 s:
+# the grader's memory must not follow.
+STREAM_FLOOD = """
+import sys, time
+lines, start = ["y" * 64 * 2**20, "z" * 24 * 2**20], time.time()
+while time.time() - start < 8:
+    for line in lines:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+"""
+# Every executed cell's source, as the kernel holds it: history, and a hook before each cell.
+READS_HISTORY = """
+get_ipython().events.register("pre_run_cell", lambda info: print("RAW", info.raw_cell))
+"""
+PRINTS_HISTORY = """
+ip = get_ipython()
+print("HISTORY", In, _ih, ip.history_manager.input_hist_raw, ip.history_manager.input_hist_parsed)
+print("SESSION", list(ip.history_manager.get_range(raw=True)))
+"""
+
+
+def _nested(depth: int) -> str:
+    return '{"cells": [], "metadata": {"x": ' + "[" * depth + "]" * depth + '}, "nbformat": 4}'
+
+
+def _many_cells(n: int) -> str:
+    nb = submissions.release(A)
+    nb.cells += [nbformat.v4.new_raw_cell("") for _ in range(n)]
+    return nbformat.writes(nb)
+
+
+def _huge_string() -> str:
+    return nbformat.writes(submissions.add_cell(submissions.completed(A), 'x = "' + "s" * 3_000_000 + '"\n'))
+
+
+def hand_ins(course: Path) -> dict[str, tuple[dict[str, float], str, str]]:
+    """Submissions made of what a collected folder can hold besides a notebook (links, hard
+    links, a FIFO, extra files) and of notebooks beyond every bound: student -> (expected
+    score per function, status, words of the note). Made on disk here, since links
+    cannot be written through ``submit``."""
+    a = Path(A) / f"{A}.ipynb"
+    solution, victim = course / "solutions" / a, course / "submitted" / "victim" / a
+    none = dict.fromkeys(POINTS, 0.0)
+
+    def folder(student: str, nb: nbformat.NotebookNode | str | None = None) -> Path:
+        if nb is None:
+            (course / "submitted" / student / A).mkdir(parents=True)
+            return course / "submitted" / student / A
+        return submit(course, student, A, nb).parent
+
+    folder("link_to_solutions").joinpath(f"{A}.ipynb").symlink_to(solution)
+    folder("link_to_classmate").joinpath(f"{A}.ipynb").symlink_to(victim)
+    os.link(solution, folder("hardlink_to_solutions") / f"{A}.ipynb")
+    (course / "submitted" / "folder_link").symlink_to(course / "submitted" / "victim")
+    extras = folder("linked_extras", submissions.release(A))
+    for name, target in {
+        "solution.ipynb": solution,
+        "friend.ipynb": victim,
+        "environ": Path("/proc/self/environ"),
+        "passwd": Path("/etc/passwd"),
+        "solutions": course / "solutions",
+    }.items():
+        (extras / name).symlink_to(target)
+    os.link(solution, extras / "hard.ipynb")
+    os.mkfifo(folder("fifo_beside", submissions.completed(A)) / "pipe")
+    (folder("notes_beside", submissions.completed(A)) / "notes.html").write_text(f"<p>hi</p>{SCRIPT}")
+    with open(folder("huge_file") / f"{A}.ipynb", "wb") as f:
+        f.truncate(300 * 1024**2)  # sparse: 300 MB to read, none of it on the disk
+    submit(course, "nested_deep", A, _nested(100_000))
+    submit(course, "huge_string", A, _huge_string())
+    submit(course, "many_cells", A, _many_cells(5_000))
+    submit(course, "display_flood", A, _full_with(DISPLAY_FLOOD))
+    submit(course, "stream_flood", A, _full_with(STREAM_FLOOD))
+    history = submissions.add_cell(_full_with(READS_HISTORY), PRINTS_HISTORY)
+    submit(course, "reads_history", A, history)
+    return {
+        "link_to_solutions": (none, "malformed", "is a symbolic link"),
+        "link_to_classmate": (none, "malformed", "is a symbolic link"),
+        "hardlink_to_solutions": (none, "malformed", "names on the disk (a hard link"),
+        "folder_link": (none, "malformed", "is a link, not a folder"),
+        "linked_extras": (none, "ok", "ignored: environ, friend.ipynb, hard.ipynb, passwd"),
+        "fifo_beside": (dict(POINTS), "ok", "ignored: pipe"),
+        "notes_beside": (dict(POINTS), "ok", "ignored: notes.html"),
+        "huge_file": (none, "malformed", "300 MB, over the 16 MB limit"),
+        "nested_deep": (none, "malformed", "nested more than 64 levels deep"),
+        "huge_string": (none, "malformed", "a string of 2.9 MB, over the limit of 2 MB"),
+        "many_cells": (none, "malformed", "5,021 cells, over the limit of 2,000"),
+        "display_flood": (dict(POINTS), "ok", ""),
+        "stream_flood": (dict(POINTS), "", ""),
+        "reads_history": (dict(POINTS), "ok", ""),
+    }
+
+
 def tree_hashes(*roots: Path) -> dict[str, str]:
     out = {}
     for root in roots:
         for p in sorted(root.rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts:
-                out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+            if p.is_symlink():  # what a student's link points to is not theirs to change
+                out[str(p)] = f"-> {os.readlink(p)}"
+            elif p.is_file() and "__pycache__" not in p.parts:
+                with open(p, "rb") as f:
+                    out[str(p)] = hashlib.file_digest(f, "sha256").hexdigest()
     return out
 
 
@@ -323,13 +442,57 @@ class GradedClass:
     config: bytes  # nbgrader_config.py before grading
     pth: list[str]  # site-packages' .pth files before grading
     received: list[bytes]  # what reached the loopback listener
+    hand_ins: dict[str, tuple[dict[str, float], str, str]]  # see hand_ins()
+    peak_rss: int  # the largest resident size of a grader process during the run (bytes)
 
 
-def grade_command(course: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), *LIMITS]
-    result = subprocess.run([*cmd, *extra], capture_output=True, text=True, timeout=1800, check=False)
+def grade_command(course: Path, *extra: str, peak: list[int] | None = None) -> subprocess.CompletedProcess:
+    """``grade`` on the course, with a secret in its environment; with ``peak``, the largest
+    resident size (bytes) any grader process reached is appended to it."""
+    cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), *LIMITS, *extra]
+    env = {**os.environ, "GRADER_API_TOKEN": SECRET}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as run:
+        sampler = threading.Thread(target=_sample_rss, args=(run, peak if peak is not None else []))
+        sampler.start()
+        out, err = run.communicate(timeout=1800)
+        sampler.join()
+    result = subprocess.CompletedProcess(cmd, run.returncode, out, err)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
+
+
+def _sample_rss(run: subprocess.Popen, peak: list[int]) -> None:
+    """Every 50 ms, the resident size of each process of the grader (the command and its
+    workers, not what runs in a sandbox): the largest goes to ``peak``."""
+    largest = 0
+    while run.poll() is None:
+        for pid in grader_processes(run.pid):
+            try:
+                fields = Path(f"/proc/{pid}/statm").read_text().split()
+            except OSError:
+                continue
+            largest = max(largest, int(fields[1]) * os.sysconf("SC_PAGE_SIZE"))
+        time.sleep(0.05)
+    peak.append(largest)
+
+
+def grader_processes(root: int) -> list[int]:
+    """``root`` and its descendants, stopping at bubblewrap (student code is not the grader)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if name != "bwrap":
+            children.setdefault(int(rest[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
 
 
 def grade_adversarial_class(root: Path) -> GradedClass:
@@ -363,16 +526,20 @@ def grade_adversarial_class(root: Path) -> GradedClass:
     for student, code in attack_cells.items():  # the last definition of a function is the one graded
         after = None if "\ndef rnn_" in code else "code_setup"
         submit(course, student, A, submissions.add_cell(blank, code, after=after))
+    linked = hand_ins(course)
     # what must not change: the course's inputs, the package, site-packages' hooks
     watched = [course / "solutions", course / "submitted"]
     watched += [course_root() / "autograder", course_root() / "solutions"]
     before = tree_hashes(*watched)
     config = (course / "nbgrader_config.py").read_bytes()
     pth = pth_files()
+    peak: list[int] = []
     try:
-        run = grade_command(course)
+        run = grade_command(course, peak=peak)
     finally:
         stop.set()
-    students = [*CLASS, "honest", "victim", "buggy", *attack_cells]
+    students = [*CLASS, "honest", "victim", "buggy", *attack_cells, *linked]
     after_grading = tree_hashes(*watched)
-    return GradedClass(course, run, students, attack_cells, before, after_grading, config, pth, received)
+    return GradedClass(
+        course, run, students, attack_cells, before, after_grading, config, pth, received, linked, peak[0]
+    )

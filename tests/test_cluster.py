@@ -254,3 +254,40 @@ def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local) -> Non
     out = _finish(_grade(course, "--scheduler", cluster.address))
     assert f"{finished} already graded" in out
     assert grades(course, url) == local
+
+
+def test_a_task_carries_the_notebook_alone(cluster, tmp_path) -> None:
+    """With ``--scheduler`` too, the parent reads only the notebook, as a regular file: a
+    notebook linked to ``solutions/`` scores nothing, a link to the grader's environment
+    and an HTML file beside an honest notebook travel nowhere, the honest scores stay."""
+    course = make_course(tmp_path / "course")
+    full = submissions.completed(A)
+    submit(course, "honest", A, full)
+    linked = course / "submitted" / "linked" / A
+    linked.mkdir(parents=True)
+    (linked / f"{A}.ipynb").symlink_to(course / "solutions" / A / f"{A}.ipynb")
+    extras = submit(course, "extras", A, full).parent
+    (extras / "environ").symlink_to("/proc/self/environ")
+    (extras / "notes.html").write_text("<script>alert('notes')</script>")
+    secret = "grader-secret-on-the-cluster"
+    env = {**os.environ, "GRADER_API_TOKEN": secret}
+    _finish(_grade(course, "--scheduler", cluster.address, env=env))
+    cells = grade_cells(A)
+    with Gradebook(db_url(course)) as gb:
+        got = {
+            s: sum(gb.find_grade(gid, A, A, s).score for gid, _ in cells.values())
+            for s in ("honest", "linked", "extras")
+        }
+    assert got == {"honest": 50.0, "linked": 0.0, "extras": 50.0}
+    assert load_result(course, A, "linked").status == "malformed"
+    assert sorted(p.name for p in (course / "feedback" / "extras" / A).iterdir()) == [f"{A}.html"]
+    for student in ("linked", "extras"):
+        for path in [
+            *(course / "autograded" / student).rglob("*"),
+            *(course / "feedback" / student).rglob("*"),
+        ]:
+            if path.is_file():
+                text = path.read_text(errors="replace")
+                assert (
+                    secret not in text and "### BEGIN SOLUTION" not in text and "alert('notes')" not in text
+                )
