@@ -11,6 +11,11 @@ c.CourseDirectory.release_directory = "notebooks"
 from autograder.limits import CELL_SECONDS  # noqa: E402 (the same limit everywhere)
 
 c.ExecutePreprocessor.timeout = CELL_SECONDS
+# Every kernel nbgrader starts for this course (autograde, formgrader's Autograde button,
+# validate) runs in the course's bubblewrap sandbox: it sees the student side of the
+# package and its own scratch space, not solutions/, the gradebook, other submissions,
+# HOME or the network. Without a working bubblewrap it refuses, saying why and what to do.
+c.Execute.kernel_manager_class = "autograder.sandbox.CourseKernelManager"
 c.Execute.timeout = CELL_SECONDS
 c.Execute.raise_on_iopub_timeout = True
 # Deleted grade cells: `python -m autograder grade` restores them from the release.
@@ -25,7 +30,8 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "autograder.preprocessors.CapOutputSize",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.SaveAutoGrades",  # the kernel's claims, then the truth:
+    "autograder.preprocessors.TrustedVerify",  # the trusted verify's scores replace them
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

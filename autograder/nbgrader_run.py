@@ -45,6 +45,12 @@ def nbgrader_api(
         config.ExecutePreprocessor.timeout = opts.cell_timeout
     if kernel is not None:
         config.Execute.kernel_manager_class = sandboxed_kernel_manager(kernel)
+    else:  # --unsafe-no-sandbox, said in the header: not the course config's refusing manager
+        config.Execute.kernel_manager_class = "jupyter_client.manager.AsyncKernelManager"
+    # grade runs the trusted verify itself (calibrated limits, malformed notebooks too)
+    config.Autograde.autograde_preprocessors = [
+        p for p in config.Autograde.autograde_preprocessors if not p.endswith(".TrustedVerify")
+    ]
     if cell_limits is not None:
         config.Execute.timeout_func = cell_limits
     # the kernel is thrown away: no need to wait for it to shut down politely
@@ -122,10 +128,9 @@ def last_error(run: dict | str) -> str:
     return (lines[-1] if lines else log.strip().splitlines()[-1] if log.strip() else "no output")[:300]
 
 
-def add_trusted_summary(path: Path, results: list[CellResult]) -> None:
-    """Put the trusted verdicts at the top of the autograded notebook, so the feedback
-    says what failed and why even when the in-kernel checks were broken or faked."""
-    nb = nbformat.read(path, as_version=4)
+def trusted_summary_cell(results: list[CellResult]) -> nbformat.NotebookNode:
+    """The trusted verdicts as a markdown cell for the top of the autograded notebook, so
+    the feedback says what failed and why even when the in-kernel checks were broken or faked."""
     lines = ["## Your grade, checked outside your notebook", ""]
     lines += ["| function | points | |", "|---|---|---|"]
     for r in results:
@@ -137,5 +142,11 @@ def add_trusted_summary(path: Path, results: list[CellResult]) -> None:
         for r in failing:
             # the message quotes the student's own code and exceptions: shown as escaped text
             lines.append(f"**`{r.function}`**\n\n<pre>{html.escape(r.outcome.message())}</pre>\n")
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
+    return nbformat.v4.new_markdown_cell("\n".join(lines))
+
+
+def add_trusted_summary(path: Path, results: list[CellResult]) -> None:
+    """Put the trusted verdicts (``trusted_summary_cell``) at the top of the notebook at ``path``."""
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, trusted_summary_cell(results))
     nbformat.write(nb, path)

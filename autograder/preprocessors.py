@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 import bleach
 import jinja2
@@ -225,3 +227,40 @@ def clean_feedback_html(html: str | bytes) -> str:
         protocols=[*bleach.ALLOWED_PROTOCOLS, "data"],  # data: only where _allowed_attribute says
         css_sanitizer=_TABLE_ALIGNMENT,
     )
+
+
+class TrustedVerify(NbGraderPreprocessor):
+    """The trusted verify inside nbgrader's own autograde (``nbgrader autograde`` and
+    formgrader's Autograde button), after ``SaveAutoGrades`` has stored the kernel's claims.
+
+    Each graded function of the notebook runs in the verify's sandbox on the hidden
+    cases; the trusted scores replace the claims as the cells' automatic scores (a manual
+    score stays the instructor's), every disagreement is written to the course's
+    ``flags_<assignment>.csv``, and the verdict goes at the top of the autograded
+    notebook, so formgrader, feedback and export all show the truth. ``grade`` leaves
+    this step out: it runs the verify itself, with its calibrated limits.
+    """
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+        from nbgrader.coursedir import CourseDirectory
+
+        from autograder.nbgrader_run import trusted_summary_cell
+        from autograder.verify import record, replace_flags, verify_notebook
+
+        info = resources["nbgrader"]
+        assignment, student = info["assignment"], info["student"]
+        with tempfile.TemporaryDirectory(prefix="autograder-verify-") as tmp:
+            path = Path(tmp) / f"{assignment}.ipynb"
+            nbformat.write(nb, path)
+            results = verify_notebook(assignment, path)
+        with Gradebook(info["db_url"]) as gb:
+            flags = record(gb, assignment, student, results)
+        root = Path(CourseDirectory(config=self.config).root)
+        replace_flags(root / f"flags_{assignment}.csv", student, flags)
+        nb.cells.insert(0, trusted_summary_cell(results))
+        self.log.info("Trusted verify of %s: %g points", student, sum(r.score for r in results))
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        return cell, resources

@@ -495,12 +495,46 @@ def bounded_context(context):
     return context
 
 
-def sandboxed_kernel_manager(sandbox: KernelSandbox):
+REFUSAL = (
+    "Refusing to run student code: bubblewrap is not working here, so a submission could read "
+    "solutions/ and rewrite the gradebook. Install it (`apt-get install bubblewrap`) or enable "
+    "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)."
+)
+_COURSE_SANDBOX: list[KernelSandbox] = []
+
+
+def course_sandbox() -> KernelSandbox:
+    """The sandbox of the kernels plain nbgrader starts (``nbgrader autograde``, formgrader's
+    Autograde button: the course's ``nbgrader_config.py`` names ``CourseKernelManager``):
+    the student side of the package copied once per process, default limits. Refuses,
+    with the reason and the fix, where bubblewrap does not work."""
+    if backend() != "bubblewrap":
+        raise RuntimeError(REFUSAL)
+    if not _COURSE_SANDBOX:
+        from autograder.limits import Options
+
+        folder = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _COURSE_SANDBOX.append(
+            KernelSandbox(student_library(folder / "library"), Options().memory_mb * 1024**2)
+        )
+    return _COURSE_SANDBOX[0]
+
+
+def __getattr__(name: str):
+    """``CourseKernelManager``, made on first use (jupyter_client is imported only then)."""
+    if name == "CourseKernelManager":
+        globals()[name] = sandboxed_kernel_manager(None)
+        return globals()[name]
+    raise AttributeError(name)
+
+
+def sandboxed_kernel_manager(sandbox: KernelSandbox | None):
     """An ``AsyncKernelManager`` class whose kernels run in ``sandbox`` (for nbclient's
-    ``kernel_manager_class``): IPC sockets on the sandbox's own tmpfs, reached from here
-    through ``/proc/<pid>/root``, so nothing the kernel can write lies outside its limits;
-    interrupts as messages, since a signal to the sandbox's init would end it; the
-    grader's sockets bounded (``bounded_context``)."""
+    ``kernel_manager_class``; None: ``course_sandbox()``): IPC sockets on the sandbox's own
+    tmpfs, reached from here through ``/proc/<pid>/root``, so nothing the kernel can write
+    lies outside its limits; interrupts as messages, since a signal to the sandbox's init
+    would end it; the grader's sockets bounded (``bounded_context``)."""
     import zmq.asyncio
     from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
@@ -526,17 +560,18 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox):
 
         def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
             self.kernel_spec.interrupt_mode = "message"
-            return sandbox.command(self.connection_file, list(extra_arguments or []))
+            return (sandbox or course_sandbox()).command(self.connection_file, list(extra_arguments or []))
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-            if sandbox.quiet:
+            box = sandbox or course_sandbox()
+            if box.quiet:
                 kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             await super()._async_launch_kernel(kernel_cmd, **kw)
             process = self.provisioner.process
             self.ip = f"/proc/{_first_child(process)}/root/run/kernel/ipc"
             pid = process.pid
             # one budget for the whole submission: processes (a fork storm) and memory
-            self._group = cgroups.group(sandbox.max_processes, sandbox.memory_bytes)
+            self._group = cgroups.group(box.max_processes, box.memory_bytes)
             if self._group:
                 self._group.add(pid)
 

@@ -221,5 +221,17 @@ def write_flags(path: Path, flags: list[Flag]) -> None:
             writer.writerow([inert(v) for v in row])
 
 
+def replace_flags(path: Path, student: str, flags: list[Flag]) -> None:
+    """``path`` (a flags CSV) with ``student``'s rows replaced by ``flags``: plain nbgrader
+    autograde verifies one student at a time and keeps the others' rows."""
+    kept: list[Flag] = []
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if row.get("student") != inert(student):
+                    kept.append(Flag(**{k: row.get(k) for k in Flag.__dataclass_fields__}))
+    write_flags(path, kept + flags)
+
+
 def total(results: list[CellResult]) -> float:
     return float(np.sum([r.score for r in results]))

@@ -188,6 +188,25 @@ def verify_job_files(assignment: str) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+def test_plain_nbgrader_autograde_refuses_without_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The course's nbgrader_config.py starts every kernel in the sandbox: with bubblewrap
+    unavailable, plain `nbgrader autograde` runs no student code and says why and how to fix it."""
+    from autograder import submissions
+    from autograder.course import make_course, nbgrader, submit
+
+    course = make_course(tmp_path / "course")
+    marker = tmp_path / "ran.txt"
+    nb = submissions.add_cell(submissions.completed(A), f"open({str(marker)!r}, 'w').write('ran')")
+    submit(course, "alice", A, nb)
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", "subprocess")
+    run = nbgrader(course, "autograde", A, timeout=300)
+    assert run.returncode != 0 and not marker.exists()
+    log = run.stdout + run.stderr
+    assert "Refusing to run student code" in log and "apt-get install bubblewrap" in log
+
+
 @pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b"])
 def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_path: Path) -> None:
     """Every file the kernel's sandbox is given (the student library, the data) and every

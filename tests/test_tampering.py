@@ -9,16 +9,19 @@ down that
 
 - an honest student with the same wrong function scores 0 there (so the full
   score of the others is the tamper's doing, not a weak check);
-- each tamper does score FULL under nbgrader (read back through nbgrader's
-  ``Gradebook``), so the trusted verify has something to catch;
-- the trusted verify scores the wrong function 0 and the rest full, ``record()``
-  flags exactly that grade cell and the gradebook's final score is the honest one;
+- each tamper does fool the kernel: its grade cell claims FULL marks, so the
+  trusted verify has something to catch;
+- plain ``nbgrader autograde`` alone (the course's ``nbgrader_config.py`` runs the
+  trusted verify inside it, ``preprocessors.TrustedVerify``) leaves the honest score
+  in the gradebook: 0 for the wrong function, full marks for the rest, and the
+  course's ``flags_assign_5a.csv`` flags exactly that grade cell, with the claim;
 - a function that reads ``solutions/`` or writes ``gradebook.db`` from its body
   gets nothing in the sandbox (bubblewrap), and the gradebook is left unchanged.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import subprocess
 import time
@@ -217,18 +220,38 @@ def test_wrong_function_fails_in_kernel_without_tampering(course: Course) -> Non
     assert _auto_scores(course.root, HONEST.name) == _honest()
 
 
+def _flags(root: Path, student: str) -> list[tuple[str, float, float, str]]:
+    """(grade id, the kernel's claim, the trusted score, reason) of each flag that plain
+    ``nbgrader autograde`` wrote for ``student``."""
+    with open(root / f"flags_{ASSIGNMENT}.csv", newline="", encoding="utf-8") as f:
+        return [
+            (r["grade_id"], float(r["nbgrader_score"]), float(r["trusted_score"]), r["reason"])
+            for r in csv.DictReader(f)
+            if r["student"] == student
+        ]
+
+
 @pytest.mark.parametrize("student", TAMPERING, ids=lambda s: s.name)
-def test_tamper_fools_nbgrader(course: Course, student: Student) -> None:
-    """Under `nbgrader autograde` the wrong function scores full: the kernel's verdict is fake."""
-    assert _auto_scores(course.root, student.name) == _full_marks(), (
-        f"{student.name} no longer fools nbgrader's in-kernel grade cell; find a stronger tamper"
+def test_tamper_fools_the_kernel_not_the_gradebook(course: Course, student: Student) -> None:
+    """In the kernel the wrong function's grade cell claims full marks (the tamper works
+    there); after plain `nbgrader autograde` alone the gradebook holds the honest score,
+    and the claim is flagged."""
+    wrong_id, points = grade_cells(ASSIGNMENT)[WRONG]
+    assert _auto_scores(course.root, student.name) == _honest()
+    flags = _flags(course.root, student.name)
+    if student.name == "reads_solutions":  # the kernel's sandbox shows it no solutions/ at all
+        assert flags == [], "a kernel that nbgrader started could read solutions/"
+        return
+    assert [f[:3] for f in flags] == [(wrong_id, points, 0.0)], (
+        f"{student.name} no longer fools the kernel's grade cell; find a stronger tamper"
     )
+    assert "tampering" in flags[0][3]
 
 
 @pytest.mark.parametrize("student", AUTOGRADED, ids=lambda s: s.name)
 def test_verify_scores_honestly_and_flags(course: Course, student: Student) -> None:
-    """The trusted verify gives 0 for the wrong function and full marks elsewhere; record()
-    flags exactly the grade cell nbgrader got wrong, and the gradebook ends up honest."""
+    """The trusted verify gives 0 for the wrong function and full marks elsewhere, the same
+    verdict nbgrader's autograde recorded; recording it again changes nothing."""
     results = course.results[student.name]
     assert {r.grade_id: r.score for r in results} == _honest()
     wrong = next(r for r in results if r.function == WRONG)
@@ -236,17 +259,14 @@ def test_verify_scores_honestly_and_flags(course: Course, student: Student) -> N
         "raised" in wrong.outcome.message()
     ), wrong.outcome.message()
     with Gradebook(db_url(course.root)) as gb:
-        flags = record(gb, ASSIGNMENT, student.name, results)
+        again = record(gb, ASSIGNMENT, student.name, results)
         final = {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, student.name).score for gid in _full_marks()}
         total = gb.find_submission(ASSIGNMENT, student.name).score
+    assert again == [], "the gradebook already held the trusted scores"
     assert final == _honest()
     assert total == sum(_honest().values())
-    wrong_id, points = grade_cells(ASSIGNMENT)[WRONG]
     if student is HONEST:
-        assert flags == [], "nbgrader and the trusted verify agree on an honest submission"
-        return
-    assert [(f.grade_id, f.nbgrader_score, f.trusted_score) for f in flags] == [(wrong_id, points, 0.0)]
-    assert "tampering" in flags[0].reason and flags[0].student == student.name
+        assert _flags(course.root, student.name) == [], "an honest submission is not flagged"
 
 
 def test_tampering_is_dropped_when_loading(course: Course) -> None:
