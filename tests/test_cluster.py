@@ -1,17 +1,23 @@
 """Grading on a real Dask cluster into a real PostgreSQL gradebook, on loopback.
 
-A scheduler and two workers are started as the docs say (``dask scheduler``,
-``dask worker --nthreads 1``); PostgreSQL is the server ``.ci/run`` starts (its URL
+A scheduler and two workers are started as the docs say, over mutual TLS with the
+certificates of ``python -m autograder certs`` (``dask scheduler --tls-...``, ``dask
+worker --nthreads 1 --tls-...``); PostgreSQL is the server ``.ci/run`` starts (its URL
 in ``AUTOGRADER_TEST_POSTGRES``). A class of 20 ``assign_5a`` submissions (honest,
 blank, buggy, hostile) is graded locally first; the cluster's grades must be the
 same, student by student, also when a worker is killed mid-run and when the run
-itself is stopped halfway and resumed.
+itself is stopped halfway and resumed. Nothing without the course's certificate
+reaches the scheduler or a worker; a plain ``tcp://`` cluster is graded only with
+``--insecure``, and the run says so.
 """
 
 from __future__ import annotations
 
+import asyncio
+import operator
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -20,9 +26,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from distributed import Client
 from nbgrader.api import Gradebook
 
 from autograder import submissions
+from autograder.certs import client_security
 from autograder.course import db_url, make_course, submit
 from autograder.grade import load_result
 from autograder.mistakes import CATALOG
@@ -31,6 +39,9 @@ from autograder.verify import grade_cells
 pytestmark = pytest.mark.xdist_group("cluster")
 A = "assign_5a"
 POSTGRES_ENV = "AUTOGRADER_TEST_POSTGRES"
+ROOT = Path(__file__).resolve().parents[1]
+# the grader, scheduler and workers import this checkout's package, whatever is installed
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 READS_SOLUTIONS = """
@@ -76,7 +87,9 @@ def _course(root: Path) -> Path:
 
 def _grade(course: Path, *extra: str, **popen) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), *LIMITS, *extra]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, **popen
+    )
 
 
 def _finish(run: subprocess.Popen, timeout: float = 900) -> str:
@@ -85,7 +98,7 @@ def _finish(run: subprocess.Popen, timeout: float = 900) -> str:
     return out
 
 
-def grades(course: Path, url: str) -> dict[str, tuple[str, dict[str, float]]]:
+def grades(course: Path, url: str, students: object = CLASS) -> dict[str, tuple[str, dict[str, float]]]:
     """student -> (status, function -> score in the gradebook at ``url``)."""
     cells = grade_cells(A)
     with Gradebook(url) as gb:
@@ -94,7 +107,7 @@ def grades(course: Path, url: str) -> dict[str, tuple[str, dict[str, float]]]:
                 load_result(course, A, s).status,
                 {fn: gb.find_grade(gid, A, A, s).score for fn, (gid, _) in cells.items()},
             )
-            for s in CLASS
+            for s in students
         }
 
 
@@ -117,33 +130,55 @@ def postgres() -> Iterator[str]:
     admin.dispose()
 
 
-class Cluster:
-    """``dask scheduler`` and ``dask worker`` processes on loopback."""
+def make_certs(out: Path) -> Path:
+    """The course's certificates, made by the documented command."""
+    cmd = [sys.executable, "-m", "autograder", "certs", "--out", str(out)]
+    subprocess.run(cmd, env=ENV, check=True, capture_output=True, timeout=120)
+    return out
 
-    def __init__(self, folder: Path) -> None:
+
+def tls_flags(certs: Path | None, role: str) -> list[str]:
+    """``dask scheduler`` and ``dask worker``'s TLS options, as docs/scaling.md gives them."""
+    if certs is None:
+        return []
+    ca, cert, key = certs / "ca.pem", certs / f"{role}.pem", certs / f"{role}-key.pem"
+    return ["--tls-ca-file", str(ca), "--tls-cert", str(cert), "--tls-key", str(key)]
+
+
+class Cluster:
+    """``dask scheduler`` and ``dask worker`` processes on loopback: over mutual TLS with
+    the certificates in ``certs``, or on plain tcp:// without them."""
+
+    def __init__(self, folder: Path, certs: Path | None) -> None:
         self.file = folder / "scheduler.json"
         self.folder = folder
+        self.certs = certs
         dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
         self.scheduler = subprocess.Popen(
             [
                 *dask,
                 "--host",
                 "127.0.0.1",
+                "--protocol",
+                "tls" if certs else "tcp",
                 "--port",
                 "0",
                 "--no-dashboard",
                 "--scheduler-file",
                 str(self.file),
+                *tls_flags(certs, "scheduler"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=ENV,
         )
         self.workers: list[subprocess.Popen] = []
 
     def add_worker(self) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(self.file)]
         cmd += ["--nthreads", "1", "--no-nanny", "--no-dashboard", "--local-directory", str(self.folder)]
-        worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd += tls_flags(self.certs, "worker")
+        worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         self.workers.append(worker)
         return worker
 
@@ -156,10 +191,17 @@ class Cluster:
             time.sleep(0.1)
         return json.loads(self.file.read_text())["address"]
 
-    def wait_for(self, n: int) -> None:
-        from distributed import Client
+    @property
+    def flags(self) -> list[str]:
+        """What ``grade`` needs to grade here."""
+        secure = ["--tls-dir", str(self.certs)] if self.certs else ["--insecure"]
+        return ["--scheduler", self.address, *secure]
 
-        with Client(self.address, timeout=60) as client:
+    def client(self) -> Client:
+        return Client(self.address, timeout=60, security=client_security(self.certs) if self.certs else None)
+
+    def wait_for(self, n: int) -> None:
+        with self.client() as client:
             client.wait_for_workers(n, timeout=120)
 
     def stop(self) -> None:
@@ -170,7 +212,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = Cluster(tmp_path_factory.mktemp("dask"))
+    folder = tmp_path_factory.mktemp("dask")
+    c = Cluster(folder, make_certs(folder / "tls"))
     try:
         c.add_worker()
         c.add_worker()
@@ -190,8 +233,10 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_the_cluster_grades_into_postgres_exactly_as_locally(cluster, postgres, local, tmp_path) -> None:
     course = _course(tmp_path / "course")
-    out = _finish(_grade(course, "--scheduler", cluster.address, "--db-url", postgres))
+    assert cluster.address.startswith("tls://")
+    out = _finish(_grade(course, *cluster.flags, "--db-url", postgres))
     assert f"{len(CLASS)}/{len(CLASS)}" in out
+    assert "mutual TLS" in out and "INSECURE" not in out
     assert grades(course, postgres) == local
     assert not (course / "gradebook.db").exists() or not grades_in_sqlite(course)
     for student in ("honest0", "buggy_rnn_forward_2"):
@@ -221,9 +266,63 @@ def grades_in_sqlite(course: Path) -> int:
         return len(gb.students)
 
 
+async def _identify(address: str, **connection_args) -> str:
+    """Connect to a Dask server and ask who it is: its type, or why it would not answer."""
+    from distributed.comm import connect
+
+    try:
+        comm = await connect(address, timeout=10, **connection_args)
+        await comm.write({"op": "identity"})
+        answer = await comm.read()
+        await comm.close()
+        return answer["type"]
+    except Exception as e:  # noqa: BLE001 - a refusal is what is being looked for
+        return f"refused: {type(e).__name__}"
+
+
+def test_only_the_course_certificates_reach_the_cluster(cluster, tmp_path) -> None:
+    """The scheduler and each worker talk only to peers holding a certificate of the
+    course's CA: a stranger's client or worker (no TLS, no certificate, a certificate of
+    its own CA) is refused, and the grader refuses a scheduler of another CA."""
+    with cluster.client() as client:
+        worker = next(iter(client.scheduler_info()["workers"]))
+        assert (
+            client.submit(operator.mul, 6, 7, pure=False).result(timeout=60) == 42
+        )  # the course's client runs
+    other = make_certs(tmp_path / "other")
+    ca = str(cluster.certs / "ca.pem")
+    no_cert = ssl.create_default_context(cafile=ca)
+    no_cert.check_hostname = False
+    foreign = ssl.create_default_context(cafile=ca)  # trusts the course, presents its own CA's cert
+    foreign.check_hostname = False
+    foreign.load_cert_chain(other / "client.pem", other / "client-key.pem")
+    attempts = {
+        "course": client_security(cluster.certs).get_connection_args("client"),
+        "plain tcp": "tcp",
+        "no certificate": {"ssl_context": no_cert},
+        "a foreign certificate": {"ssl_context": foreign},
+        "another CA altogether": client_security(other).get_connection_args("client"),
+    }
+
+    async def probe() -> dict[tuple[str, str], str]:
+        jobs = {
+            (who, address): _identify(address.replace("tls://", "tcp://"))
+            if args == "tcp"
+            else _identify(address, **args)
+            for who, args in attempts.items()
+            for address in (cluster.address, worker)
+        }
+        return dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+
+    answers = asyncio.run(probe())
+    assert answers.pop(("course", cluster.address)) == "Scheduler"
+    assert answers.pop(("course", worker)) == "Worker"
+    assert all(a.startswith("refused") for a in answers.values()), answers
+
+
 def test_a_worker_killed_mid_run_loses_nothing(cluster, postgres, local, tmp_path) -> None:
     course = _course(tmp_path / "course")
-    run = _grade(course, "--scheduler", cluster.address, "--db-url", postgres, "--force")
+    run = _grade(course, *cluster.flags, "--db-url", postgres, "--force")
     done = course / "grading" / A
     deadline = time.monotonic() + 300
     while len(list(done.glob("*.json"))) < 3 and time.monotonic() < deadline:
@@ -242,7 +341,7 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, postgres, local, tmp_pat
 def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local) -> None:
     course = _course(tmp_path / "course")
     url = db_url(course)
-    run = _grade(course, "--scheduler", cluster.address)
+    run = _grade(course, *cluster.flags)
     done = course / "grading" / A
     deadline = time.monotonic() + 300
     while len(list(done.glob("*.json"))) < len(CLASS) // 2 and time.monotonic() < deadline:
@@ -251,6 +350,26 @@ def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local) -> Non
     run.wait()
     finished = len(list(done.glob("*.json")))
     assert 0 < finished < len(CLASS)
-    out = _finish(_grade(course, "--scheduler", cluster.address))
+    out = _finish(_grade(course, *cluster.flags))
     assert f"{finished} already graded" in out
     assert grades(course, url) == local
+
+
+def test_a_plain_tcp_cluster_grades_only_with_insecure_and_says_so(local, tmp_path) -> None:
+    plain = Cluster(tmp_path / "dask", None)
+    try:
+        plain.add_worker()
+        course = make_course(tmp_path / "course")
+        few = ["honest0", "buggy_rnn_forward_2"]
+        for student in few:
+            submit(course, student, A, CLASS[student])
+        refused = _grade(course, "--scheduler", plain.address)
+        out, _ = refused.communicate(timeout=300)
+        assert refused.returncode == 2 and "--insecure" in out and not (course / "grading").exists(), out
+        plain.wait_for(1)
+        out = _finish(_grade(course, *plain.flags))
+        header = next(line for line in out.splitlines() if line.startswith("Grading"))
+        assert plain.address in header and "INSECURE" in header and "UNENCRYPTED" in header
+        assert grades(course, db_url(course), few) == {s: local[s] for s in few}
+    finally:
+        plain.stop()
