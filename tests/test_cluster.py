@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import operator
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -78,11 +79,18 @@ CLASS = the_class()
 LIMITS = ["--cell-timeout", "10", "--function-timeout", "5"]
 
 
-def _course(root: Path) -> Path:
-    course = make_course(root)
-    for student, nb in CLASS.items():
-        submit(course, student, A, nb)
+def _course(root: Path, blank: Path, students: list[str] | None = None) -> Path:
+    """A copy of the blank course ``blank`` with ``students`` (default: the class) handed in."""
+    course = Path(shutil.copytree(blank, root))
+    for student in CLASS if students is None else students:
+        submit(course, student, A, CLASS[student])
     return course
+
+
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A course with no submissions, made once (two runs of nbgrader) and copied by each test."""
+    return make_course(tmp_path_factory.mktemp("blank") / "course")
 
 
 def _grade(course: Path, *extra: str, **popen) -> subprocess.Popen:
@@ -224,15 +232,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def local(tmp_path_factory: pytest.TempPathFactory, blank: Path) -> dict:
     """The class graded by the local process pool into SQLite: what the cluster must match."""
-    course = _course(tmp_path_factory.mktemp("local") / "course")
+    course = _course(tmp_path_factory.mktemp("local") / "course", blank)
     _finish(_grade(course, "--workers", "2"))
     return grades(course, db_url(course))
 
 
-def test_the_cluster_grades_into_postgres_exactly_as_locally(cluster, postgres, local, tmp_path) -> None:
-    course = _course(tmp_path / "course")
+def test_the_cluster_grades_into_postgres_exactly_as_locally(
+    cluster, postgres, local, blank, tmp_path
+) -> None:
+    course = _course(tmp_path / "course", blank)
     assert cluster.address.startswith("tls://")
     out = _finish(_grade(course, *cluster.flags, "--db-url", postgres))
     assert f"{len(CLASS)}/{len(CLASS)}" in out
@@ -320,8 +330,8 @@ def test_only_the_course_certificates_reach_the_cluster(cluster, tmp_path) -> No
     assert all(a.startswith("refused") for a in answers.values()), answers
 
 
-def test_a_worker_killed_mid_run_loses_nothing(cluster, postgres, local, tmp_path) -> None:
-    course = _course(tmp_path / "course")
+def test_a_worker_killed_mid_run_loses_nothing(cluster, postgres, local, blank, tmp_path) -> None:
+    course = _course(tmp_path / "course", blank)
     run = _grade(course, *cluster.flags, "--db-url", postgres, "--force")
     done = course / "grading" / A
     deadline = time.monotonic() + 300
@@ -338,8 +348,8 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, postgres, local, tmp_pat
     cluster.wait_for(2)
 
 
-def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local) -> None:
-    course = _course(tmp_path / "course")
+def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local, blank) -> None:
+    course = _course(tmp_path / "course", blank)
     url = db_url(course)
     run = _grade(course, *cluster.flags)
     done = course / "grading" / A
@@ -355,14 +365,12 @@ def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local) -> Non
     assert grades(course, url) == local
 
 
-def test_a_plain_tcp_cluster_grades_only_with_insecure_and_says_so(local, tmp_path) -> None:
+def test_a_plain_tcp_cluster_grades_only_with_insecure_and_says_so(local, blank, tmp_path) -> None:
     plain = Cluster(tmp_path / "dask", None)
     try:
         plain.add_worker()
-        course = make_course(tmp_path / "course")
         few = ["honest0", "buggy_rnn_forward_2"]
-        for student in few:
-            submit(course, student, A, CLASS[student])
+        course = _course(tmp_path / "course", blank, few)
         refused = _grade(course, "--scheduler", plain.address)
         out, _ = refused.communicate(timeout=300)
         assert refused.returncode == 2 and "--insecure" in out and not (course / "grading").exists(), out
