@@ -67,7 +67,7 @@ def main() -> None:
     for label, (wall, _, done) in figures.items():
         step = (done[-1] - done[0]) / (len(done) - 1)
         print(
-            f"  {label:24s} {wall:6.1f} s = {wall / n:5.2f} s per submission; "
+            f"  {label:30s} {wall:6.1f} s = {wall / n:5.2f} s per submission; "
             f"one done every {step:.2f} s, fixed costs {wall - step * n:.0f} s"
         )
 
