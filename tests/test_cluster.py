@@ -95,9 +95,8 @@ def blank(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _grade(course: Path, *extra: str, **popen) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), *LIMITS, *extra]
-    return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, **popen
-    )
+    popen.setdefault("env", ENV)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
 
 
 def _finish(run: subprocess.Popen, timeout: float = 900) -> str:
@@ -158,6 +157,7 @@ class Cluster:
     the certificates in ``certs``, or on plain tcp:// without them."""
 
     def __init__(self, folder: Path, certs: Path | None) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
         self.file = folder / "scheduler.json"
         self.folder = folder
         self.certs = certs
