@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {demo,verify,grade,vectors} ...``."""
+"""Command line: ``python -m autograder {demo,verify,grade,vectors,release,certs} ...``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from autograder.certs import DAYS as CERT_DAYS
+from autograder.certs import ENV as TLS_ENV
 from autograder.limits import CELL_SECONDS, FUNCTION_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, WORKERS
 from autograder.paths import ASSIGNMENTS
 
@@ -13,6 +15,7 @@ DB_HELP = (
     "the course gradebook, any SQLAlchemy URL, e.g. postgresql://user:password@host/grades "
     "(default: CourseDirectory.db_url in nbgrader_config.py, else gradebook.db in the course)"
 )
+TLS_DEFAULT = "~/.config/rnn-course-autograder/tls"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,8 +70,19 @@ def main(argv: list[str] | None = None) -> int:
 
     grade.add_argument(
         "--scheduler",
-        metavar="tcp://HOST:8786",
+        metavar="tls://HOST:8786",
         help="grade on this Dask cluster (workers: this package, bubblewrap, --nthreads 1; docs/scaling.md)",
+    )
+    grade.add_argument(
+        "--tls-dir",
+        metavar="DIR",
+        help="the grader's certificates for --scheduler tls://, made by `certs` "
+        f"(default: ${TLS_ENV}, else {TLS_DEFAULT})",
+    )
+    grade.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a plain tcp:// scheduler: unauthenticated, anyone reaching it runs code on the workers",
     )
     grade.add_argument("--db-url", help=DB_HELP)
     grade.add_argument(
@@ -78,6 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     sub.add_parser("vectors", help="regenerate the public self-check vectors from solutions/")
+
+    certs = sub.add_parser(
+        "certs", help="make the TLS certificates of a Dask grading cluster (a CA, scheduler, worker, client)"
+    )
+    certs.add_argument("--out", type=Path, help=f"(default: ${TLS_ENV}, else {TLS_DEFAULT})")
+    certs.add_argument(
+        "--days", type=int, default=CERT_DAYS, help=f"days they are valid (default: {CERT_DAYS}, a term)"
+    )
+    certs.add_argument("--force", action="store_true", help="replace the certificates already there")
 
     release = sub.add_parser(
         "release", help="write the student bundle (notebooks, data, checks; no solutions)"
@@ -107,12 +130,27 @@ def main(argv: list[str] | None = None) -> int:
             unsafe_no_sandbox=args.unsafe_no_sandbox,
             scheduler=args.scheduler,
             db_url=args.db_url,
+            tls_dir=args.tls_dir,
+            insecure=args.insecure,
         )
+        if opts.scheduler:
+            from autograder.cluster import ClusterError, cluster_security
+
+            try:  # refused here, before anything is computed or graded
+                cluster_security(opts)
+            except ClusterError as e:
+                print(f"grade: {e}", file=sys.stderr)
+                return 2
         return grade_main(args.course, args.assignment, opts, args.student, args.zip)
     if args.command == "release":
         from autograder.release import main as release_main
 
         return release_main(args.out)
+    if args.command == "certs":
+        from autograder.certs import default_dir
+        from autograder.certs import main as certs_main
+
+        return certs_main(args.out or default_dir(), args.days, args.force)
     if args.command == "vectors":
         from autograder.vectors import write_vectors
 

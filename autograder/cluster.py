@@ -1,4 +1,4 @@
-"""Grading on a Dask distributed cluster (``grade --scheduler tcp://HOST:8786``).
+"""Grading on a Dask distributed cluster (``grade --scheduler tls://HOST:8786``).
 
 A task needs no shared file system: it carries the submission's notebook (read by
 the parent as ``autograder.intake`` says: a regular file, bounded, nothing else), and each
@@ -12,6 +12,10 @@ reads the graded cells from the release.
 
 Workers need this package installed and bubblewrap; start them with ``--nthreads 1``
 (each grades one submission at a time; its watchdog stops its own kernel's processes).
+
+The cluster speaks ``tls://`` with mutual TLS (``autograder/certs.py``): on Dask's plain
+``tcp://`` anyone who reaches the scheduler runs code on every worker, and a worker of
+theirs would be sent the hidden cases. ``tcp://`` is refused unless ``--insecure``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,58 @@ from autograder.intake import Handin, read_handin
 from autograder.limits import Options
 
 if TYPE_CHECKING:
+    from distributed import Security
+
     from autograder.grade import StudentResult
+
+
+class ClusterError(Exception):
+    """The cluster cannot be used safely as asked; the message (one line) says how to fix it."""
+
+
+def scheme(address: str) -> str:
+    """The protocol of a Dask address; Dask's default, ``tcp``, when it names none."""
+    return address.split("://", 1)[0].lower() if "://" in address else "tcp"
+
+
+def tls_dir(opts: Options) -> Path:
+    from autograder.certs import default_dir
+
+    return Path(opts.tls_dir).expanduser() if opts.tls_dir else default_dir()
+
+
+def cluster_security(opts: Options) -> Security | None:
+    """The grader's ``Security`` for ``opts.scheduler``: mutual TLS with the course's
+    certificates; None for a plain address allowed by ``--insecure``. Raises
+    ``ClusterError`` before anything is sent: a plain address without ``--insecure``, or
+    certificates missing, unsafe or expired."""
+    from autograder.certs import CertificateError, client_security
+
+    address = opts.scheduler or ""
+    if scheme(address) != "tls":
+        if opts.insecure:
+            return None
+        host = address.split("://", 1)[-1]
+        raise ClusterError(
+            f"refusing {address}: plain {scheme(address)}:// is unauthenticated and unencrypted "
+            "(anyone who reaches the scheduler runs code on its workers); make certificates with "
+            f"`python -m autograder certs`, start the cluster on TLS (docs/scaling.md) and pass "
+            f"--scheduler tls://{host}, or --insecure to grade on it anyway"
+        )
+    try:
+        return client_security(tls_dir(opts))
+    except CertificateError as e:
+        raise ClusterError(str(e)) from None
+
+
+def cluster_label(opts: Options) -> str:
+    """How the run's header names the cluster; loud when it is not encrypted."""
+    if scheme(opts.scheduler or "") == "tls":
+        return f"the Dask cluster at {opts.scheduler} (mutual TLS, certificates of {tls_dir(opts)})"
+    return (
+        f"the Dask cluster at {opts.scheduler}, INSECURE (--insecure): UNAUTHENTICATED AND "
+        "UNENCRYPTED, anyone who reaches it can run code on the workers and read the hidden cases"
+    )
 
 
 @dataclass(frozen=True)
@@ -155,6 +210,7 @@ def grade_on_cluster(
     from autograder.grade import StudentResult
     from autograder.paths import release_notebook
 
+    security = cluster_security(opts)  # before any submission or hidden case leaves this machine
     hidden = io.BytesIO()
     np.savez(hidden, **packed_hidden_vectors(assignment))
     context = Context(
@@ -168,7 +224,7 @@ def grade_on_cluster(
     )
     run = uuid.uuid4().hex[:8]
     errors: dict[str, Exception] = {}
-    with Client(opts.scheduler, timeout=60) as client:
+    with Client(opts.scheduler, timeout=60, security=security) as client:
         shared = client.scatter(context, broadcast=True)
         futures = {
             client.submit(

@@ -39,6 +39,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.calibrate import Calibration, calibrate
+from autograder.cluster import cluster_label
 from autograder.course import db_url, gradebook_url
 from autograder.gradebook import set_scores
 from autograder.intake import Handin, read_handin
@@ -294,7 +295,7 @@ def grade_class(
     # the reports cover the class: grading one late student must not leave them alone in grades.csv
     everyone = list(dict.fromkeys([*submitted, *selected]))
     todo = [s for s in selected if opts.force or not state_file(course, assignment, s).exists()]
-    where = f"the Dask cluster at {opts.scheduler}" if opts.scheduler else f"{opts.workers} worker(s)"
+    where = cluster_label(opts) if opts.scheduler else f"{opts.workers} worker(s)"
     print(
         f"Grading {assignment}: {len(selected)} submission(s), {len(selected) - len(todo)} already graded, "
         f"{where}, sandbox: {sandbox_label(opts.unsafe_no_sandbox)}"

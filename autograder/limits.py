@@ -28,3 +28,5 @@ class Options:
     unsafe_no_sandbox: bool = False  # run student code without bubblewrap (said in every report)
     scheduler: str | None = None  # a Dask scheduler's address: grade there instead of locally
     db_url: str | None = None  # the course gradebook (a SQLAlchemy URL; PostgreSQL on a cluster)
+    tls_dir: str | None = None  # the grader's certificates for tls:// (default: certs.default_dir)
+    insecure: bool = False  # allow a plain tcp:// scheduler (said in the run's header)

@@ -3,7 +3,8 @@
 Grades one class of N ``assign_5a`` submissions (the reference, the blank release and
 catalogued mistakes, in turn) twice, each time in a fresh copy of the course: with
 ``grade --workers W`` and with ``grade --scheduler`` on a Dask cluster of W worker
-processes (one thread each) started on this machine. Prints the figures
+processes (one thread each) started on this machine, over mutual TLS with certificates
+made by ``autograder.certs`` as on a real cluster. Prints the figures
 docs/scaling.md extrapolates from:
 
     python benchmarks/cluster_speed.py [--students 40] [--workers 2]
@@ -31,7 +32,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     n, w = args.students, args.workers
-    from distributed import LocalCluster
+    from distributed import LocalCluster, Security
+
+    from autograder.certs import files, make_certs
 
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as tmp:
         base = make_course(Path(tmp) / "base")
@@ -40,18 +43,31 @@ def main() -> None:
         figures = {}
         shutil.copytree(base, Path(tmp) / "local")
         figures[f"local pool, {w} workers"] = grade(Path(tmp) / "local", A, w)
+        tls = Path(tmp) / "tls"
+        make_certs(tls)
+        roles = {
+            f"tls_{role}_{kind}": str(path)
+            for role in ("scheduler", "worker", "client")
+            for kind, path in zip(("cert", "key"), files(tls, role), strict=True)
+        }
+        security = Security(tls_ca_file=str(tls / "ca.pem"), require_encryption=True, **roles)
         with LocalCluster(
-            n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=w,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            protocol="tls",
+            security=security,
         ) as cluster:
             shutil.copytree(base, Path(tmp) / "dask")
-            figures[f"Dask cluster, {w} workers"] = grade(
-                Path(tmp) / "dask", A, w, "--scheduler", cluster.scheduler_address
+            figures[f"Dask cluster (TLS), {w} workers"] = grade(
+                Path(tmp) / "dask", A, w, "--scheduler", cluster.scheduler_address, "--tls-dir", str(tls)
             )
     print(f"{A}, {n} submissions, whole `grade` command:")
     for label, (wall, _, done) in figures.items():
         step = (done[-1] - done[0]) / (len(done) - 1)
         print(
-            f"  {label:24s} {wall:6.1f} s = {wall / n:5.2f} s per submission; "
+            f"  {label:30s} {wall:6.1f} s = {wall / n:5.2f} s per submission; "
             f"one done every {step:.2f} s, fixed costs {wall - step * n:.0f} s"
         )
 

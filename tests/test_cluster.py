@@ -1,17 +1,24 @@
 """Grading on a real Dask cluster into a real PostgreSQL gradebook, on loopback.
 
-A scheduler and two workers are started as the docs say (``dask scheduler``,
-``dask worker --nthreads 1``); PostgreSQL is the server ``.ci/run`` starts (its URL
+A scheduler and two workers are started as the docs say, over mutual TLS with the
+certificates of ``python -m autograder certs`` (``dask scheduler --tls-...``, ``dask
+worker --nthreads 1 --tls-...``); PostgreSQL is the server ``.ci/run`` starts (its URL
 in ``AUTOGRADER_TEST_POSTGRES``). A class of 20 ``assign_5a`` submissions (honest,
 blank, buggy, hostile) is graded locally first; the cluster's grades must be the
 same, student by student, also when a worker is killed mid-run and when the run
-itself is stopped halfway and resumed.
+itself is stopped halfway and resumed. Nothing without the course's certificate
+reaches the scheduler or a worker; a plain ``tcp://`` cluster is graded only with
+``--insecure``, and the run says so.
 """
 
 from __future__ import annotations
 
+import asyncio
+import operator
 import os
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -20,9 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from distributed import Client
 from nbgrader.api import Gradebook
 
 from autograder import submissions
+from autograder.certs import client_security
 from autograder.course import db_url, make_course, submit
 from autograder.grade import load_result
 from autograder.mistakes import CATALOG
@@ -31,6 +40,9 @@ from autograder.verify import grade_cells
 pytestmark = pytest.mark.xdist_group("cluster")
 A = "assign_5a"
 POSTGRES_ENV = "AUTOGRADER_TEST_POSTGRES"
+ROOT = Path(__file__).resolve().parents[1]
+# the grader, scheduler and workers import this checkout's package, whatever is installed
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 READS_SOLUTIONS = """
@@ -67,15 +79,23 @@ CLASS = the_class()
 LIMITS = ["--cell-timeout", "10", "--function-timeout", "5"]
 
 
-def _course(root: Path) -> Path:
-    course = make_course(root)
-    for student, nb in CLASS.items():
-        submit(course, student, A, nb)
+def _course(root: Path, blank: Path, students: list[str] | None = None) -> Path:
+    """A copy of the blank course ``blank`` with ``students`` (default: the class) handed in."""
+    course = Path(shutil.copytree(blank, root))
+    for student in CLASS if students is None else students:
+        submit(course, student, A, CLASS[student])
     return course
+
+
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A course with no submissions, made once (two runs of nbgrader) and copied by each test."""
+    return make_course(tmp_path_factory.mktemp("blank") / "course")
 
 
 def _grade(course: Path, *extra: str, **popen) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), *LIMITS, *extra]
+    popen.setdefault("env", ENV)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
 
 
@@ -85,7 +105,7 @@ def _finish(run: subprocess.Popen, timeout: float = 900) -> str:
     return out
 
 
-def grades(course: Path, url: str) -> dict[str, tuple[str, dict[str, float]]]:
+def grades(course: Path, url: str, students: object = CLASS) -> dict[str, tuple[str, dict[str, float]]]:
     """student -> (status, function -> score in the gradebook at ``url``)."""
     cells = grade_cells(A)
     with Gradebook(url) as gb:
@@ -94,7 +114,7 @@ def grades(course: Path, url: str) -> dict[str, tuple[str, dict[str, float]]]:
                 load_result(course, A, s).status,
                 {fn: gb.find_grade(gid, A, A, s).score for fn, (gid, _) in cells.items()},
             )
-            for s in CLASS
+            for s in students
         }
 
 
@@ -117,33 +137,56 @@ def postgres() -> Iterator[str]:
     admin.dispose()
 
 
-class Cluster:
-    """``dask scheduler`` and ``dask worker`` processes on loopback."""
+def make_certs(out: Path) -> Path:
+    """The course's certificates, made by the documented command."""
+    cmd = [sys.executable, "-m", "autograder", "certs", "--out", str(out)]
+    subprocess.run(cmd, env=ENV, check=True, capture_output=True, timeout=120)
+    return out
 
-    def __init__(self, folder: Path) -> None:
+
+def tls_flags(certs: Path | None, role: str) -> list[str]:
+    """``dask scheduler`` and ``dask worker``'s TLS options, as docs/scaling.md gives them."""
+    if certs is None:
+        return []
+    ca, cert, key = certs / "ca.pem", certs / f"{role}.pem", certs / f"{role}-key.pem"
+    return ["--tls-ca-file", str(ca), "--tls-cert", str(cert), "--tls-key", str(key)]
+
+
+class Cluster:
+    """``dask scheduler`` and ``dask worker`` processes on loopback: over mutual TLS with
+    the certificates in ``certs``, or on plain tcp:// without them."""
+
+    def __init__(self, folder: Path, certs: Path | None) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
         self.file = folder / "scheduler.json"
         self.folder = folder
+        self.certs = certs
         dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
         self.scheduler = subprocess.Popen(
             [
                 *dask,
                 "--host",
                 "127.0.0.1",
+                "--protocol",
+                "tls" if certs else "tcp",
                 "--port",
                 "0",
                 "--no-dashboard",
                 "--scheduler-file",
                 str(self.file),
+                *tls_flags(certs, "scheduler"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=ENV,
         )
         self.workers: list[subprocess.Popen] = []
 
     def add_worker(self) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(self.file)]
         cmd += ["--nthreads", "1", "--no-nanny", "--no-dashboard", "--local-directory", str(self.folder)]
-        worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd += tls_flags(self.certs, "worker")
+        worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         self.workers.append(worker)
         return worker
 
@@ -156,10 +199,17 @@ class Cluster:
             time.sleep(0.1)
         return json.loads(self.file.read_text())["address"]
 
-    def wait_for(self, n: int) -> None:
-        from distributed import Client
+    @property
+    def flags(self) -> list[str]:
+        """What ``grade`` needs to grade here."""
+        secure = ["--tls-dir", str(self.certs)] if self.certs else ["--insecure"]
+        return ["--scheduler", self.address, *secure]
 
-        with Client(self.address, timeout=60) as client:
+    def client(self) -> Client:
+        return Client(self.address, timeout=60, security=client_security(self.certs) if self.certs else None)
+
+    def wait_for(self, n: int) -> None:
+        with self.client() as client:
             client.wait_for_workers(n, timeout=120)
 
     def stop(self) -> None:
@@ -170,7 +220,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    c = Cluster(tmp_path_factory.mktemp("dask"))
+    folder = tmp_path_factory.mktemp("dask")
+    c = Cluster(folder, make_certs(folder / "tls"))
     try:
         c.add_worker()
         c.add_worker()
@@ -181,17 +232,21 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def local(tmp_path_factory: pytest.TempPathFactory, blank: Path) -> dict:
     """The class graded by the local process pool into SQLite: what the cluster must match."""
-    course = _course(tmp_path_factory.mktemp("local") / "course")
+    course = _course(tmp_path_factory.mktemp("local") / "course", blank)
     _finish(_grade(course, "--workers", "2"))
     return grades(course, db_url(course))
 
 
-def test_the_cluster_grades_into_postgres_exactly_as_locally(cluster, postgres, local, tmp_path) -> None:
-    course = _course(tmp_path / "course")
-    out = _finish(_grade(course, "--scheduler", cluster.address, "--db-url", postgres))
+def test_the_cluster_grades_into_postgres_exactly_as_locally(
+    cluster, postgres, local, blank, tmp_path
+) -> None:
+    course = _course(tmp_path / "course", blank)
+    assert cluster.address.startswith("tls://")
+    out = _finish(_grade(course, *cluster.flags, "--db-url", postgres))
     assert f"{len(CLASS)}/{len(CLASS)}" in out
+    assert "mutual TLS" in out and "INSECURE" not in out
     assert grades(course, postgres) == local
     assert not (course / "gradebook.db").exists() or not grades_in_sqlite(course)
     for student in ("honest0", "buggy_rnn_forward_2"):
@@ -221,9 +276,63 @@ def grades_in_sqlite(course: Path) -> int:
         return len(gb.students)
 
 
-def test_a_worker_killed_mid_run_loses_nothing(cluster, postgres, local, tmp_path) -> None:
-    course = _course(tmp_path / "course")
-    run = _grade(course, "--scheduler", cluster.address, "--db-url", postgres, "--force")
+async def _identify(address: str, **connection_args) -> str:
+    """Connect to a Dask server and ask who it is: its type, or why it would not answer."""
+    from distributed.comm import connect
+
+    try:
+        comm = await connect(address, timeout=10, **connection_args)
+        await comm.write({"op": "identity"})
+        answer = await comm.read()
+        await comm.close()
+        return answer["type"]
+    except Exception as e:  # noqa: BLE001 - a refusal is what is being looked for
+        return f"refused: {type(e).__name__}"
+
+
+def test_only_the_course_certificates_reach_the_cluster(cluster, tmp_path) -> None:
+    """The scheduler and each worker talk only to peers holding a certificate of the
+    course's CA: a stranger's client or worker (no TLS, no certificate, a certificate of
+    its own CA) is refused, and the grader refuses a scheduler of another CA."""
+    with cluster.client() as client:
+        worker = next(iter(client.scheduler_info()["workers"]))
+        assert (
+            client.submit(operator.mul, 6, 7, pure=False).result(timeout=60) == 42
+        )  # the course's client runs
+    other = make_certs(tmp_path / "other")
+    ca = str(cluster.certs / "ca.pem")
+    no_cert = ssl.create_default_context(cafile=ca)
+    no_cert.check_hostname = False
+    foreign = ssl.create_default_context(cafile=ca)  # trusts the course, presents its own CA's cert
+    foreign.check_hostname = False
+    foreign.load_cert_chain(other / "client.pem", other / "client-key.pem")
+    attempts = {
+        "course": client_security(cluster.certs).get_connection_args("client"),
+        "plain tcp": "tcp",
+        "no certificate": {"ssl_context": no_cert},
+        "a foreign certificate": {"ssl_context": foreign},
+        "another CA altogether": client_security(other).get_connection_args("client"),
+    }
+
+    async def probe() -> dict[tuple[str, str], str]:
+        jobs = {
+            (who, address): _identify(address.replace("tls://", "tcp://"))
+            if args == "tcp"
+            else _identify(address, **args)
+            for who, args in attempts.items()
+            for address in (cluster.address, worker)
+        }
+        return dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+
+    answers = asyncio.run(probe())
+    assert answers.pop(("course", cluster.address)) == "Scheduler"
+    assert answers.pop(("course", worker)) == "Worker"
+    assert all(a.startswith("refused") for a in answers.values()), answers
+
+
+def test_a_worker_killed_mid_run_loses_nothing(cluster, postgres, local, blank, tmp_path) -> None:
+    course = _course(tmp_path / "course", blank)
+    run = _grade(course, *cluster.flags, "--db-url", postgres, "--force")
     done = course / "grading" / A
     deadline = time.monotonic() + 300
     while len(list(done.glob("*.json"))) < 3 and time.monotonic() < deadline:
@@ -239,10 +348,10 @@ def test_a_worker_killed_mid_run_loses_nothing(cluster, postgres, local, tmp_pat
     cluster.wait_for(2)
 
 
-def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local) -> None:
-    course = _course(tmp_path / "course")
+def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local, blank) -> None:
+    course = _course(tmp_path / "course", blank)
     url = db_url(course)
-    run = _grade(course, "--scheduler", cluster.address)
+    run = _grade(course, *cluster.flags)
     done = course / "grading" / A
     deadline = time.monotonic() + 300
     while len(list(done.glob("*.json"))) < len(CLASS) // 2 and time.monotonic() < deadline:
@@ -251,7 +360,7 @@ def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local) -> Non
     run.wait()
     finished = len(list(done.glob("*.json")))
     assert 0 < finished < len(CLASS)
-    out = _finish(_grade(course, "--scheduler", cluster.address))
+    out = _finish(_grade(course, *cluster.flags))
     assert f"{finished} already graded" in out
     assert grades(course, url) == local
 
@@ -271,7 +380,7 @@ def test_a_task_carries_the_notebook_alone(cluster, tmp_path) -> None:
     (extras / "notes.html").write_text("<script>alert('notes')</script>")
     secret = "grader-secret-on-the-cluster"
     env = {**os.environ, "GRADER_API_TOKEN": secret}
-    _finish(_grade(course, "--scheduler", cluster.address, env=env))
+    _finish(_grade(course, *cluster.flags, env=env))
     cells = grade_cells(A)
     with Gradebook(db_url(course)) as gb:
         got = {
@@ -291,3 +400,21 @@ def test_a_task_carries_the_notebook_alone(cluster, tmp_path) -> None:
                 assert (
                     secret not in text and "### BEGIN SOLUTION" not in text and "alert('notes')" not in text
                 )
+
+
+def test_a_plain_tcp_cluster_grades_only_with_insecure_and_says_so(local, blank, tmp_path) -> None:
+    plain = Cluster(tmp_path / "dask", None)
+    try:
+        plain.add_worker()
+        few = ["honest0", "buggy_rnn_forward_2"]
+        course = _course(tmp_path / "course", blank, few)
+        refused = _grade(course, "--scheduler", plain.address)
+        out, _ = refused.communicate(timeout=300)
+        assert refused.returncode == 2 and "--insecure" in out and not (course / "grading").exists(), out
+        plain.wait_for(1)
+        out = _finish(_grade(course, *plain.flags))
+        header = next(line for line in out.splitlines() if line.startswith("Grading"))
+        assert plain.address in header and "INSECURE" in header and "UNENCRYPTED" in header
+        assert grades(course, db_url(course), few) == {s: local[s] for s in few}
+    finally:
+        plain.stop()
