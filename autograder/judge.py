@@ -109,6 +109,11 @@ def compare(got: np.ndarray | None, exp: np.ndarray, name: str, against: str) ->
     """None if ``got`` matches ``exp``, else a sentence saying how it differs."""
     got = np.asarray(got)
     if got.shape != exp.shape:
+        if _same_numbers(got, exp):
+            return (
+                f"{name} has shape {got.shape}, expected {exp.shape}. Its numbers are right: only the "
+                "shape is wrong (a sum over an axis drops it unless you pass keepdims=True)."
+            )
         return f"{name} has shape {got.shape}, expected {exp.shape}."
     if not np.issubdtype(got.dtype, np.number) and got.dtype != bool:
         return f"{name} should hold numbers, but has dtype {got.dtype}."
@@ -147,6 +152,13 @@ def judge_values(spec: Spec, labels: list[str], run: Run, expected: Arrays) -> O
             problems.append(f"case '{label}': {error_text(run.errors[label])}")
             failed.append(label)
             continue
+        if run.structure.get(f"{label}/out") == "None" and not any(
+            p.startswith("args/") for p in spec.fields
+        ):
+            # one reason for every missing output: said once
+            problems.append(f"case '{label}': your function returned None (a missing `return`?).")
+            failed.append(label)
+            continue
         case_problems = []
         reported: list[tuple[np.ndarray, np.ndarray]] = []  # (yours, expected) already explained
         for path, name in spec.fields.items():
@@ -170,7 +182,8 @@ def judge_values(spec: Spec, labels: list[str], run: Run, expected: Arrays) -> O
                 reported.append((np.asarray(got), expected[key]))
         if case_problems:
             failed.append(label)
-            problems += [f"case '{label}': {p}" for p in case_problems]
+            # said once: a function with no `return` is missing every output for one reason
+            problems += [f"case '{label}': {p}" for p in dict.fromkeys(case_problems)]
     outcome = Outcome(spec.name, not failed, len(labels), problems)
     outcome.failed_cases = failed
     return outcome
@@ -260,6 +273,8 @@ def _shared_effect(i: int, spec: Spec, run: Run, data: Arrays, labels: list[str]
                 continue  # this case has no such output
             got, theirs = run.outputs.get(key), data.get(prefix + key)
             right = got is not None and compare(got, data[key], "", "") is None
+            if not right and got is not None and _same_numbers(got, data[key]):
+                continue  # right numbers in the wrong shape: the message says so, no mistake explains it
             if _same_numbers(got, theirs):
                 shared, wrong = shared + 1, wrong + (not right)
             elif not right:

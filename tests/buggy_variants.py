@@ -496,3 +496,65 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
     return loss, gradients, cache[0][:, :, -1]
 """,
 )
+
+
+# Right numbers in the wrong shape: the slip the text warns about (keepdims). The check
+# says so, and never names a catalogued mistake for it.
+SHAPE_ONLY: list[Buggy] = []
+
+
+def shape_only(function: str, label: str, source: str) -> None:
+    SHAPE_ONLY.append(Buggy(function, "", label, source.lstrip("\n")))
+
+
+shape_only(
+    "rnn_cell_backward",
+    "dba without keepdims",
+    """
+def rnn_cell_backward(da_next, cache):
+    a_next, a_prev, xt, parameters = cache
+    dtanh = (1.0 - a_next * a_next) * da_next
+    return {
+        "dxt": parameters["Wax"].T.dot(dtanh),
+        "da_prev": parameters["Waa"].T.dot(dtanh),
+        "dWax": dtanh.dot(xt.T),
+        "dWaa": dtanh.dot(a_prev.T),
+        "dba": dtanh.sum(axis=1),
+    }
+""",
+)
+
+shape_only(
+    "rnn_backward",
+    "dba flattened",
+    """
+def rnn_backward(da, caches):
+    cache_list, x = caches
+    n_x, m, T_x = x.shape
+    n_a = da.shape[0]
+    grads = {"dx": np.zeros((n_x, m, T_x)), "dWax": 0.0, "dWaa": 0.0, "dba": 0.0}
+    carry = np.zeros((n_a, m))
+    for t in reversed(range(T_x)):
+        g = rnn_cell_backward(da[:, :, t] + carry, cache_list[t])
+        grads["dx"][:, :, t] = g["dxt"]
+        carry = g["da_prev"]
+        for k in ("dWax", "dWaa", "dba"):
+            grads[k] = grads[k] + g[k]
+    grads["dba"] = np.ravel(grads["dba"])
+    grads["da0"] = carry
+    return grads
+""",
+)
+
+shape_only(
+    "optimize",
+    "a_last as a flat vector",
+    """
+def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
+    loss, cache = lm_forward(X, Y, a_prev, parameters)
+    grads = clip(lm_backward(cache, parameters), 5)
+    for k in ("Wax", "Waa", "Wya", "ba", "by"):
+        parameters[k] -= learning_rate * grads["d" + k]
+    return loss, grads, cache[0][:, 0, -1]
+""",
+)

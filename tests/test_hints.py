@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import io
 
+import numpy as np
 import pytest
-from buggy_variants import BUGGY, UNCATALOGUED, Buggy
+from buggy_variants import BUGGY, SHAPE_ONLY, UNCATALOGUED, Buggy
 
 from autograder.checks import evaluate
 from autograder.judge import Outcome
@@ -79,3 +80,23 @@ def test_the_buggy_functions_make_mistakes_in_other_places_and_other_forms() -> 
     assert ("rnn_backward", "parameter gradients overwritten") in labels
     assert ("gru_cell_forward", "reset gate applied after the matmul (PyTorch's GRU)") in labels
     assert len(BUGGY) >= 11
+
+
+@HIDDEN
+@pytest.mark.parametrize("bug", SHAPE_ONLY, ids=lambda b: b.id)
+def test_right_numbers_in_the_wrong_shape_get_a_shape_message_not_a_hint(bug: Buggy, hidden: bool) -> None:
+    """A hint is given only when it is the true explanation: right numbers in the wrong shape
+    are told exactly that, and no catalogued mistake is named."""
+    outcome = run_check(bug.function, getattr(bug.load(), bug.function), hidden)
+    assert not outcome.passed, f"{bug.id} passes the check"
+    assert outcome.mistake is None, f"{bug.id} was told: {outcome.mistake}\n{outcome.message()}"
+    assert "Its numbers are right: only the shape is wrong" in outcome.message(), outcome.message()
+
+
+def test_a_missing_return_is_said_once_per_case() -> None:
+    """A clip with no `return` is missing every array for one reason: one line per case."""
+    namespace: dict = {"np": np}
+    exec("def clip(gradients, max_value):\n    gradients = dict(gradients)\n", namespace)  # noqa: S102
+    outcome = run_check("clip", namespace["clip"], hidden=False)
+    lines = [p for p in outcome.problems if "returned None" in p]
+    assert lines and len(lines) == len({p.split(":")[0] for p in lines}), outcome.message()
