@@ -227,7 +227,7 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "cache of the wrong step",
-            "Step t must use the cache of step t: caches[0][t].",
+            "Step t must use the cache of step t: cell_caches[t].",
             ("cell_caches[t]", "cell_caches[T_x - 1 - t]"),
         ),
     ],
