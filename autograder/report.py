@@ -9,6 +9,7 @@ from pathlib import Path
 
 from autograder.course import gradebook_url
 from autograder.gradebook import manual_scores
+from autograder.late import Lateness
 from autograder.sandbox import backend
 from autograder.untrusted import csv_cell, id_problem, printable
 from autograder.verify import Flag, grade_cells, record, verify_submission, write_flags
@@ -138,18 +139,24 @@ def write_reports(
             f"manual scores not read ({type(exc).__name__}: {printable(exc)}); grades.csv shows trusted ones"
         )
         by_hand = {}
-    header = ["student", *cells, "total", "status", "set by hand"]
+    # lateness: as nbgrader keeps it (the penalty apart from the scores), and what is left
+    header = ["student", *cells, "total", "status", "set by hand", "late by", "late penalty", "final"]
     rows = []
     totals = []
     for r in sorted(results, key=lambda r: r.student):
         if not r.cells:  # not graded (an invalid id, the grader failed): no score, not a zero
-            rows.append([r.student, *([""] * (len(cells) + 1)), r.status, ""])
+            rows.append([r.student, *([""] * (len(cells) + 1)), r.status, "", "", "", ""])
             continue
         hand = by_hand.get(r.student, {})
         scores = [hand.get(gid, r.cells.get(gid, {}).get("trusted", 0.0)) for gid, _ in cells.values()]
         manual = " ".join(fn for fn, (gid, _) in cells.items() if gid in hand)
-        rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status, manual])
-        totals.append(sum(scores))
+        lateness = Lateness(**r.late)
+        final = sum(scores) - lateness.penalty
+        rows.append(
+            [r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status, manual]
+            + [lateness.late_by, f"{lateness.penalty:g}", f"{final:g}"]
+        )
+        totals.append(final)
     write_csv(out / "grades.csv", header, rows)
     flags = [Flag("", assignment, "", None, None, w) for w in warnings]
     flags += [Flag(student, assignment, "", None, None, line) for student, line in notes]
