@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,31 +34,48 @@ DUE = dt.datetime(2026, 10, 9, 23, 59)
 CONFIG = (Path(__file__).parents[1] / "nbgrader_config.py").read_bytes()
 
 
-def _course(tmp_path: Path, students: dict[str, dict[str, float]]) -> Path:
-    """A course folder with the config and a gradebook: ``A`` (due ``DUE``, two cells of 25)
-    and ``B`` (one cell of 60, no due date); ``students``: student -> assignment -> score."""
-    course = tmp_path / "course"
-    course.mkdir()
-    (course / "nbgrader_config.py").write_bytes(CONFIG)
-    with Gradebook(db_url(course)) as gb:
+@pytest.fixture(scope="module")
+def base_gradebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gradebook with ``A`` (due ``DUE``, two cells of 25) and ``B`` (one cell of 60, no
+    due date), made once: creating nbgrader's tables takes seconds on a busy machine."""
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    with Gradebook(f"sqlite:///{path}") as gb:
         for name, cells, due in ((A, {"f": 25.0, "g": 25.0}, DUE), (B, {"h": 60.0}, None)):
             gb.add_assignment(name, duedate=due)
             gb.add_notebook(name, name)
             for cell, points in cells.items():
                 gb.add_grade_cell(cell, name, name, max_score=points, cell_type="code")
-        for student, by_assignment in students.items():
-            gb.update_or_create_student(student)
-            for name, score in by_assignment.items():
-                gb.add_submission(name, student)
-                grades = gb.find_submission_notebook(name, name, student).grades
-                for grade in grades:  # the score spread over the cells
-                    grade.auto_score = score / len(grades)
-        gb.db.commit()
-    return course
+    return path
 
 
-def test_a_late_mark_in_a_download_becomes_a_timestamp_and_ids_are_kept(tmp_path: Path) -> None:
-    course = _course(tmp_path, {"carol": {}})
+@pytest.fixture
+def make_course(tmp_path: Path, base_gradebook: Path) -> Callable[[dict[str, dict[str, float]]], Path]:
+    """A course folder with the config and a copy of the base gradebook; ``students``:
+    student -> assignment -> score (spread over the cells)."""
+
+    def make(students: dict[str, dict[str, float]]) -> Path:
+        course = tmp_path / "course"
+        course.mkdir()
+        (course / "nbgrader_config.py").write_bytes(CONFIG)
+        shutil.copy(base_gradebook, course / "gradebook.db")
+        with Gradebook(db_url(course)) as gb:
+            for student, by_assignment in students.items():
+                gb.update_or_create_student(student)
+                for name, score in by_assignment.items():
+                    gb.add_submission(name, student)
+                    grades = gb.find_submission_notebook(name, name, student).grades
+                    for grade in grades:
+                        grade.auto_score = score / len(grades)
+            gb.db.commit()
+        return course
+
+    return make
+
+
+def test_a_late_mark_in_a_download_becomes_a_timestamp_and_ids_are_kept(
+    tmp_path: Path, make_course: Callable
+) -> None:
+    course = make_course({"carol": {}})
     with Gradebook(db_url(course)) as gb:
         grant_extension(gb, A, "carol", dt.timedelta(days=2))
     archive = course / "downloaded" / A / "archive"
@@ -78,8 +97,10 @@ def test_a_late_mark_in_a_download_becomes_a_timestamp_and_ids_are_kept(tmp_path
     assert collect.read_lms_ids(course) == {"alice": "4321", "bob": "4322", "carol": "4323"}
 
 
-def test_late_without_a_due_date_costs_nothing_and_says_how_to_set_one(tmp_path: Path) -> None:
-    course = _course(tmp_path, {})
+def test_late_without_a_due_date_costs_nothing_and_says_how_to_set_one(
+    tmp_path: Path, make_course: Callable
+) -> None:
+    course = make_course({})
     archive = course / "downloaded" / B / "archive"
     archive.mkdir(parents=True)
     with zipfile.ZipFile(archive / "submissions.zip", "w") as z:
@@ -98,8 +119,8 @@ CASES = {  # student: (handed in, extension, penalty on a score of 40)
 }
 
 
-def test_the_configured_penalty_is_charged_on_the_score(tmp_path: Path) -> None:
-    course = _course(tmp_path, {student: {A: 40.0} for student in CASES})
+def test_the_configured_penalty_is_charged_on_the_score(tmp_path: Path, make_course: Callable) -> None:
+    course = make_course({student: {A: 40.0} for student in CASES})
     plugin = penalty_plugin(course_config(course))
     with Gradebook(db_url(course)) as gb:
         for student, (submitted, extension, penalty) in CASES.items():
@@ -159,9 +180,10 @@ def _read_as_canvas(path: Path) -> tuple[list[str], dict[str, float], dict[str, 
     return header, possible, by_id
 
 
-def test_the_canvas_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    course = _course(
-        tmp_path,
+def test_the_canvas_import_round_trips(
+    tmp_path: Path, make_course: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    course = make_course(
         {"alice": {A: 50.0, B: 30.0}, "bob": {A: 40.0}, "mallory": {A: 20.0}, "zed": {A: 10.0}},
     )
     with Gradebook(db_url(course)) as gb:  # bob a day late: 10 %
@@ -193,8 +215,8 @@ def test_the_canvas_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFix
     )
 
 
-def test_an_export_that_is_not_canvas_says_what_to_download(tmp_path: Path) -> None:
-    course = _course(tmp_path, {})
+def test_an_export_that_is_not_canvas_says_what_to_download(tmp_path: Path, make_course: Callable) -> None:
+    course = make_course({})
     roster = tmp_path / "roster.csv"
     roster.write_text("name,email\nAlice,a@uni.edu\n")
     with pytest.raises(SystemExit, match="not a Canvas gradebook export.*Export Entire Gradebook"):
