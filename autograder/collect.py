@@ -37,7 +37,7 @@ import re
 import shutil
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -275,19 +275,26 @@ def _timestamps(
         )
 
 
-def read_lms_ids(course: Path) -> dict[str, str]:
-    """``lms_ids.csv`` of the course: student id -> LMS id (empty when there is none)."""
+def read_lms_ids(course: Path, students: Iterable[str] = ()) -> dict[str, str]:
+    """``lms_ids.csv`` of the course: student id -> LMS id (empty when there is none). Its
+    cells are inert (an id ``=1+1`` is stored ``'=1+1``): each of ``students`` is found by
+    its stored form; the other rows are returned as stored."""
     path = course / LMS_IDS
     if not path.exists():
         return {}
     with open(path, newline="", encoding="utf-8") as f:
-        return {row["student"]: row["lms_id"] for row in csv.DictReader(f) if row.get("student")}
+        stored = {row["student"]: row["lms_id"] for row in csv.DictReader(f) if row.get("student")}
+    for student in students:
+        cell = csv_cell(student)
+        if cell in stored:
+            stored[student] = stored.pop(cell)
+    return stored
 
 
 def _lms_ids(course: Path, out: Collection, lms: dict[str, set[str]]) -> None:
     """Add the download's LMS ids to ``lms_ids.csv``; a student id that names two LMS users
     (two students whose names give the same id) keeps the one it had, and is reported."""
-    known = read_lms_ids(course)
+    known = read_lms_ids(course, out.students)
     for student in out.students:
         ids = sorted(lms.get(student, ()))
         if len(ids) > 1 or (ids and known.get(student, ids[0]) != ids[0]):

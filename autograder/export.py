@@ -100,7 +100,7 @@ def export_canvas(
     header = rows[0]
     by_student = scores(course, assignments, gradebook)
     maxima = max_scores(course, assignments, gradebook)
-    lms_ids = read_lms_ids(course)
+    lms_ids = read_lms_ids(course, by_student)
     columns = {a: _column(header, a) for a in assignments if a in maxima}
     # the export's own columns (totals, other assignments) are left out: Canvas ignores
     # what is not in the file, and its totals are read-only anyway
@@ -136,11 +136,12 @@ def export_canvas(
 
 def export_generic(course: Path, out: Path, assignments: list[str], gradebook: str | None = None) -> None:
     """Write ``out``: student, lms_id, assignment, score, max, late_penalty (one row each)."""
-    lms_ids = read_lms_ids(course)
+    by_student = scores(course, assignments, gradebook)
+    lms_ids = read_lms_ids(course, by_student)
     with open(out, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "lms_id", "assignment", "score", "max", "late_penalty"])
-        for student, by_assignment in sorted(scores(course, assignments, gradebook).items()):
+        for student, by_assignment in sorted(by_student.items()):
             for a, s in sorted(by_assignment.items()):
                 row = [student, lms_ids.get(student, ""), a, *map(_number, (s.score, s.max_score, s.penalty))]
                 writer.writerow([csv_cell(v) for v in row])

@@ -7,9 +7,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.course import gradebook_url
+from autograder.course import course_config, gradebook_url
 from autograder.gradebook import manual_scores
-from autograder.late import Lateness
+from autograder.late import Lateness, apply_late_penalty, penalty_plugin
 from autograder.sandbox import backend
 from autograder.untrusted import csv_cell, id_problem, printable
 from autograder.verify import Flag, grade_cells, record, verify_submission, write_flags
@@ -34,6 +34,7 @@ def verify_course(
     print(f"Trusted verify of {assignment}: {len(students)} submission(s), sandbox: {backend()}")
     flags: list[Flag] = []
     start = time.perf_counter()
+    plugin = penalty_plugin(course_config(course))
     with Gradebook(gradebook_url(course, gradebook)) as gb:
         for student in students:
             # one student's invalid id or database error is reported, the rest are verified
@@ -44,6 +45,8 @@ def verify_course(
             results = verify_submission(course, assignment, student)
             try:
                 flags += record(gb, assignment, student, results)
+                # nbgrader's autograde charged lateness on the kernel's claim: again, on the trusted score
+                apply_late_penalty(gb, assignment, student, plugin)
             except Exception as exc:  # noqa: BLE001
                 gb.db.rollback()
                 flags.append(
@@ -205,6 +208,12 @@ def print_summary(results: list, out: Path) -> None:
         for f in r.flags:
             scores = f"nbgrader {f['nbgrader_score']}, trusted {f['trusted_score']}"
             print(f"    - {printable(f['grade_id'])}: {scores}: {printable(f['reason'])}")
+    late = [r for r in results if r.late.get("penalty")]
+    if late:
+        print(f"{len(late)} late submission(s) charged a penalty (grades.csv: late by, late penalty, final):")
+        for r in sorted(late, key=lambda r: r.student):
+            lateness = Lateness(**r.late)
+            print(f"  {printable(r.student, 80)}: late by {lateness.late_by}, {lateness.penalty:g} points")
     seconds = [r.seconds for r in results if r.seconds]
     if seconds:
         print(f"Mean time per submission in a worker: {sum(seconds) / len(seconds):.1f} s")

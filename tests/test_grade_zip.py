@@ -129,7 +129,10 @@ def test_a_hostile_upload_is_reported_per_file_and_creates_nothing(collected: Co
         p
         for p in created
         if not p.startswith(
-            tuple(str(course / d) for d in ("reports", "grading", "autograded", "feedback", "gradebook.db"))
+            tuple(
+                str(course / d)
+                for d in ("reports", "grading", "autograded", "feedback", "gradebook.db", "lms_ids.csv")
+            )
         )
     ]
     assert not unexpected, unexpected

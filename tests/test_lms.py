@@ -184,11 +184,12 @@ def test_the_canvas_import_round_trips(
     tmp_path: Path, make_course: Callable, capsys: pytest.CaptureFixture[str]
 ) -> None:
     course = make_course(
-        {"alice": {A: 50.0, B: 30.0}, "bob": {A: 40.0}, "mallory": {A: 20.0}, "zed": {A: 10.0}},
+        {"alice": {A: 50.0, B: 30.0}, "bob": {A: 40.0}, "=1+1": {A: 20.0}, "zed": {A: 10.0}},
     )
     with Gradebook(db_url(course)) as gb:  # bob a day late: 10 %
         record_lateness(gb, A, "bob", "2026-10-10T12:00:00", penalty_plugin(course_config(course)))
-    (course / collect.LMS_IDS).write_text("student,lms_id\nalice,4321\nbob,4322\nmallory,4323\n")
+    # as collect writes it: an id that looks like a formula is stored inert
+    (course / collect.LMS_IDS).write_text("student,lms_id\nalice,4321\nbob,4322\n'=1+1,4323\n")
     roster, out = tmp_path / "export.csv", tmp_path / "import.csv"
     _canvas_export(roster)
     assert cli(["export", "--course", str(course), "--canvas", str(roster), "--out", str(out)]) == 0
