@@ -47,8 +47,18 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 # `nbgrader zip_collect` (and `python -m autograder grade --zip`): file names in an
-# LMS download, Canvas style: <student>_[late_]<numbers>_<numbers>_<file>.ipynb
+# LMS download, Canvas style: <student>_[late_]<Canvas user id>_<submission id>_<file>.ipynb.
+# `grade --zip` also reads the groups `late` (marked late, time unknown), `lms_id` (kept in
+# lms_ids.csv for `python -m autograder export`) and `timestamp` (when it was handed in);
+# nbgrader's zip_collect ignores the first two and reads `timestamp` too.
 c.ZipCollectApp.collector_plugin = "nbgrader.plugins.FileNameCollectorPlugin"
 c.FileNameCollectorPlugin.named_regexp = (
-    r".*/(?P<student_id>[A-Za-z0-9.-]+)_(?:late_)?\d+_\d+_(?P<file_id>.+\.ipynb)$"
+    r".*/(?P<student_id>[A-Za-z0-9.-]+)_(?P<late>late_)?(?P<lms_id>\d+)_\d+_(?P<file_id>.+\.ipynb)$"
 )
+
+# Late submissions. Due dates and extensions live in the gradebook, where nbgrader keeps
+# them (README: "Due dates"). The penalty: this plugin, on the trusted score, per notebook.
+# nbgrader's own is "nbgrader.plugins.LateSubmissionPlugin" (penalty_method "none"/"zero").
+c.AssignLatePenalties.plugin_class = "autograder.late.PerDayPenalty"
+c.PerDayPenalty.percent_per_day = 10.0  # of the score, per started day late
+c.PerDayPenalty.grace_minutes = 0

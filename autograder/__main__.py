@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {demo,verify,grade,vectors,release,certs} ...``."""
+"""Command line: ``python -m autograder {demo,verify,grade,export,extend,vectors,release,certs} ...``."""
 
 from __future__ import annotations
 
@@ -91,6 +91,40 @@ def main(argv: list[str] | None = None) -> int:
         help="grade even without bubblewrap (student code can then reach the course; said in the reports)",
     )
 
+    export = sub.add_parser(
+        "export",
+        help="scores for the LMS: a Canvas gradebook import (--canvas), else a generic CSV",
+    )
+    export.add_argument(
+        "--canvas",
+        type=Path,
+        metavar="GRADEBOOK_EXPORT.csv",
+        help="your Canvas gradebook export (Grades > Export): the roster to fill in",
+    )
+    export.add_argument("--out", type=Path, required=True, help="the CSV to write")
+    export.add_argument(
+        "--assignment",
+        action="append",
+        choices=ASSIGNMENTS,
+        help="only these assignments (repeatable; default: all)",
+    )
+    export.add_argument(
+        "--course", type=Path, default=Path.cwd(), help="course directory (default: the current one)"
+    )
+    export.add_argument("--db-url", help=DB_HELP)
+
+    extend = sub.add_parser(
+        "extend", help="give a student more time on an assignment (nbgrader's extension, in the gradebook)"
+    )
+    extend.add_argument("assignment", choices=ASSIGNMENTS)
+    extend.add_argument("student")
+    extend.add_argument("--days", type=float, default=0.0)
+    extend.add_argument("--hours", type=float, default=0.0)
+    extend.add_argument(
+        "--course", type=Path, default=Path.cwd(), help="course directory (default: the current one)"
+    )
+    extend.add_argument("--db-url", help=DB_HELP)
+
     sub.add_parser("vectors", help="regenerate the public self-check vectors from solutions/")
 
     certs = sub.add_parser(
@@ -142,6 +176,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"grade: {e}", file=sys.stderr)
                 return 2
         return grade_main(args.course, args.assignment, opts, args.student, args.zip)
+    if args.command == "export":
+        from autograder.export import main as export_main
+
+        assignments = args.assignment or list(ASSIGNMENTS)
+        return export_main(args.course.resolve(), args.out, assignments, args.canvas, args.db_url)
+    if args.command == "extend":
+        from autograder.late import main_extend
+
+        return main_extend(
+            args.course.resolve(), args.assignment, args.student, args.days, args.hours, args.db_url
+        )
     if args.command == "release":
         from autograder.release import main as release_main
 

@@ -49,6 +49,13 @@ def nbgrader(
     )
 
 
+def course_config(root: Path):
+    """The traitlets config of ``root``'s nbgrader_config.py, as nbgrader loads it."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
 def db_url(root: Path) -> str:
     return f"sqlite:///{(root / 'gradebook.db').resolve()}"
 

@@ -40,9 +40,10 @@ from tqdm import tqdm
 
 from autograder.calibrate import Calibration, calibrate
 from autograder.cluster import cluster_label
-from autograder.course import db_url, gradebook_url
+from autograder.course import course_config, db_url, gradebook_url
 from autograder.gradebook import set_scores
 from autograder.intake import Handin, read_handin
+from autograder.late import copy_deadlines, penalty_plugin, record_lateness
 from autograder.limits import Options
 from autograder.nbgrader_run import add_trusted_summary, autograde, last_error, nbgrader_api
 from autograder.notebook import NotebookError
@@ -72,6 +73,7 @@ class StudentResult:
     # how the scores went into the gradebook: 2 = the trusted score as nbgrader's automatic
     # score, the manual score left to people (1, files without this field: as the manual score)
     scheme: int = 2
+    late: dict = field(default_factory=dict)  # late.Lateness: submitted, due, seconds_late, penalty
 
     @property
     def total(self) -> float:
@@ -113,6 +115,8 @@ def grade_one(
         notebook = submitted / f"{assignment}.ipynb"
         if handin.notebook is not None:
             notebook.write_bytes(handin.notebook)
+        if handin.timestamp:  # nbgrader's autograde reads the submission time from here
+            (submitted / "timestamp.txt").write_text(handin.timestamp + "\n", encoding="utf-8")
         api = nbgrader_api(scratch, opts, kernel, limits.cells if limits else None)
         mark = time.perf_counter()
         if handin.notebook is not None and repair(notebook, assignment, result.notes):
@@ -133,6 +137,10 @@ def grade_one(
         with Gradebook(db_url(scratch)) as gb:
             claims = kernel_claims(gb, assignment, student, [r.grade_id for r in results])
             flags = record(gb, assignment, student, results)
+            # the penalty on the trusted score (autograde's own was on the kernel's claim)
+            plugin = penalty_plugin(course_config(scratch))
+            lateness = record_lateness(gb, assignment, student, handin.timestamp, plugin)
+            result.late = asdict(lateness)
             for r in results:
                 result.cells[r.grade_id] = {
                     "function": r.function,
@@ -146,7 +154,7 @@ def grade_one(
         result.flags = [asdict(f) for f in flags]
         autograded = scratch / "autograded" / student / assignment / f"{assignment}.ipynb"
         if autograded.exists():
-            add_trusted_summary(autograded, results)
+            add_trusted_summary(autograded, results, lateness)
             feedback = api.generate_feedback(assignment, student, force=True)
             if not feedback["success"]:
                 result.notes.append("feedback could not be generated: " + last_error(feedback))
@@ -239,6 +247,8 @@ def prepare_gradebooks(course: Path, assignment: str, scratch: Path, gradebook: 
         run = nbgrader_api(scratch, gradebook=url).generate_assignment(assignment, force=True, create=True)
         if not run["success"]:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed: {last_error(run)}")
+    with Gradebook(gradebook or db_url(course)) as source, Gradebook(db_url(scratch)) as target:
+        copy_deadlines(source, target, assignment)
     return template
 
 
@@ -256,6 +266,13 @@ def merge(course: Path, result: StudentResult, gradebook: str | None = None) -> 
             {gid: cell["trusted"] for gid, cell in result.cells.items()},
             grader_wrote=_written_as_manual(path),
         )
+        # the submission time the worker graded, then the penalty on the course's score (a
+        # score set by hand in formgrader included) with the course's extensions
+        plugin = penalty_plugin(course_config(course))
+        lateness = record_lateness(
+            gb, result.assignment, result.student, result.late.get("submitted", ""), plugin
+        )
+        result.late = asdict(lateness)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(result), indent=1), encoding="utf-8")
@@ -414,12 +431,12 @@ def load_result(course: Path, assignment: str, student: str) -> StudentResult:
     return StudentResult(**data)
 
 
-def zip_collect(course: Path, assignment: str) -> list[tuple[str, str]]:
+def zip_collect(course: Path, assignment: str, gradebook: str | None = None) -> list[tuple[str, str]]:
     """Collect an LMS download (``downloaded/<assignment>/archive/``) into ``submitted/``
     (``collect.collect_download``); print and return a line for each file left out."""
     from autograder.collect import collect_download
 
-    collection = collect_download(course, assignment)
+    collection = collect_download(course, assignment, gradebook)
     print(f"Collected {len(collection.students)} submission(s) from the download.")
     if collection.problems:
         print(f"{len(collection.problems)} file(s) of the download not collected:")
@@ -431,7 +448,7 @@ def zip_collect(course: Path, assignment: str) -> list[tuple[str, str]]:
 def main(course: Path, assignment: str, opts: Options, students: list[str] | None, use_zip: bool) -> int:
     if assignment not in ASSIGNMENTS:
         raise NotebookError(f"unknown assignment {assignment!r}; choose one of {', '.join(ASSIGNMENTS)}")
-    collected = zip_collect(course, assignment) if use_zip else []
+    collected = zip_collect(course, assignment, gradebook_url(course, opts.db_url)) if use_zip else []
     start = time.perf_counter()
     results = grade_class(course, assignment, opts, students)
     unsafe = [f"graded WITHOUT the sandbox ({sandbox_label(True)})"] if opts.unsafe_no_sandbox else []

@@ -25,7 +25,10 @@ from autograder.notebook import MAX_NOTEBOOK_BYTES
 
 MAX_ENTRIES = 1000  # names looked at in one submission folder (a folder of a million files)
 MAX_LISTED = 10  # names of ignored files quoted in the report
-_LIMIT_MB = MAX_NOTEBOOK_BYTES // 1024**2
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024**2:.0f} MB" if n >= 1024**2 else f"{n} bytes"
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Handin:
 
     notebook: bytes | None  # the notebook's bytes; None when there is none to grade
     notes: list[str] = field(default_factory=list)  # one line each for the report
+    # nbgrader's timestamp.txt: when it was handed in (ISO, naive UTC); "" when not known
+    timestamp: str = ""
 
 
 def quoted(name: str, limit: int = 80) -> str:
@@ -58,14 +63,16 @@ def read_handin(course: Path, student: str, assignment: str) -> Handin:
                     return Handin(None, [why])
                 raise
         names = _names(fds[-1])
+        timestamp, timestamp_note = _timestamp(fds[-1], names)
+        names = [n for n in names if n != TIMESTAMP]
         chosen = notebook if notebook in names else None
-        notes = []
+        notes = [timestamp_note] if timestamp_note else []
         if chosen is None:
             others = [n for n in names if n.endswith(".ipynb")]
             if len(others) != 1:
                 found = ", ".join(quoted(n) for n in names[:MAX_LISTED]) or "nothing"
                 why = f"no single notebook to grade (found: {found}); hand in one file named {notebook}"
-                return Handin(None, [why])
+                return Handin(None, [*notes, why], timestamp)
             chosen = others[0]
             notes.append(f"the notebook was handed in as {quoted(chosen)}; graded as such")
         ignored = [n for n in names if n != chosen]
@@ -75,11 +82,34 @@ def read_handin(course: Path, student: str, assignment: str) -> Handin:
             notes.append(f"only the notebook is graded; ignored: {listed}{more}")
         data, problem = _read_regular(fds[-1], chosen)
         if problem:
-            return Handin(None, [*notes, f"{quoted(chosen)} {problem}; nothing was graded"])
-        return Handin(data, notes)
+            return Handin(None, [*notes, f"{quoted(chosen)} {problem}; nothing was graded"], timestamp)
+        return Handin(data, notes, timestamp)
     finally:
         for fd in reversed(fds):
             os.close(fd)
+
+
+TIMESTAMP = "timestamp.txt"  # nbgrader's record of when a submission was handed in
+
+
+def _timestamp(folder_fd: int, names: list[str]) -> tuple[str, str | None]:
+    """nbgrader's ``timestamp.txt`` of the folder, read as the notebook is (a regular file,
+    bounded), as an ISO time; and a line for the report when it is there but unusable
+    (nbgrader's autograde would stop on it, so the submission is graded as on time)."""
+    from autograder.late import parse_time
+
+    if TIMESTAMP not in names:
+        return "", None
+    data, problem = _read_regular(folder_fd, TIMESTAMP, limit=256)
+    if problem:
+        return "", f"{TIMESTAMP} {problem}; graded as handed in on time"
+    try:
+        return parse_time(data.decode("utf-8", "replace")).isoformat(), None
+    except ValueError:
+        return (
+            "",
+            f"{TIMESTAMP} holds no time nbgrader reads; graded as handed in on time (fix it and regrade)",
+        )
 
 
 def _names(folder_fd: int) -> list[str]:
@@ -92,7 +122,9 @@ def _names(folder_fd: int) -> list[str]:
     return sorted(names)
 
 
-def _read_regular(folder_fd: int, name: str) -> tuple[bytes | None, str | None]:
+def _read_regular(
+    folder_fd: int, name: str, limit: int = MAX_NOTEBOOK_BYTES
+) -> tuple[bytes | None, str | None]:
     """The bytes of ``name`` in the folder, or why it is not read. O_NONBLOCK: opening a
     FIFO must not wait for a writer; O_NOFOLLOW: a symbolic link is refused, not followed."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -109,13 +141,13 @@ def _read_regular(folder_fd: int, name: str) -> tuple[bytes | None, str | None]:
         if info.st_nlink != 1:
             # a hard link: another name of the same file, possibly outside the submission
             return None, f"has {info.st_nlink} names on the disk (a hard link, maybe to someone else's file)"
-        if info.st_size > MAX_NOTEBOOK_BYTES:
-            return None, f"is {info.st_size / 1024**2:.0f} MB, over the {_LIMIT_MB} MB limit"
+        if info.st_size > limit:
+            return None, f"is {_size(info.st_size)}, over the {_size(limit)} limit"
         chunks, size = [], 0
         while chunk := os.read(fd, 1 << 20):
             size += len(chunk)
-            if size > MAX_NOTEBOOK_BYTES:  # it grew while being read
-                return None, f"is over the {_LIMIT_MB} MB limit"
+            if size > limit:  # it grew while being read
+                return None, f"is over the {_size(limit)} limit"
             chunks.append(chunk)
         return b"".join(chunks), None
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.calibrate import CellLimits
+from autograder.late import Lateness
 from autograder.limits import Options
 from autograder.sandbox import SANDBOX_DID_NOT_START, KernelSandbox, sandboxed_kernel_manager
 from autograder.untrusted import student_option
@@ -128,10 +129,21 @@ def last_error(run: dict | str) -> str:
     return (lines[-1] if lines else log.strip().splitlines()[-1] if log.strip() else "no output")[:300]
 
 
-def trusted_summary_cell(results: list[CellResult]) -> nbformat.NotebookNode:
+def trusted_summary_cell(
+    results: list[CellResult], lateness: Lateness | None = None
+) -> nbformat.NotebookNode:
     """The trusted verdicts as a markdown cell for the top of the autograded notebook, so
-    the feedback says what failed and why even when the in-kernel checks were broken or faked."""
+    the feedback says what failed and why even when the in-kernel checks were broken or
+    faked; and, for a late submission, by how much and what it cost."""
     lines = ["## Your grade, checked outside your notebook", ""]
+    if lateness and lateness.seconds_late > 0:
+        earned = sum(r.score for r in results)
+        lines += [
+            f"**Handed in late** by {lateness.late_by} (handed in {_utc(lateness.submitted)}, "
+            f"due {_utc(lateness.due)}): late penalty {lateness.penalty:g} points, "
+            f"so {earned - lateness.penalty:g} of the {earned:g} points below count.",
+            "",
+        ]
     lines += ["| function | points | |", "|---|---|---|"]
     for r in results:
         mark = "passed" if r.outcome.passed else "failed"
@@ -145,8 +157,12 @@ def trusted_summary_cell(results: list[CellResult]) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
-def add_trusted_summary(path: Path, results: list[CellResult]) -> None:
+def add_trusted_summary(path: Path, results: list[CellResult], lateness: Lateness | None = None) -> None:
     """Put the trusted verdicts (``trusted_summary_cell``) at the top of the notebook at ``path``."""
     nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(0, trusted_summary_cell(results))
+    nb.cells.insert(0, trusted_summary_cell(results, lateness))
     nbformat.write(nb, path)
+
+
+def _utc(iso: str) -> str:
+    return iso.replace("T", " ")[:16] + " UTC" if iso else "unknown"

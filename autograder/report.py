@@ -7,8 +7,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.course import gradebook_url
+from autograder.course import course_config, gradebook_url
 from autograder.gradebook import manual_scores
+from autograder.late import Lateness, apply_late_penalty, penalty_plugin
 from autograder.sandbox import backend
 from autograder.untrusted import csv_cell, id_problem, printable
 from autograder.verify import Flag, grade_cells, record, verify_submission, write_flags
@@ -33,6 +34,7 @@ def verify_course(
     print(f"Trusted verify of {assignment}: {len(students)} submission(s), sandbox: {backend()}")
     flags: list[Flag] = []
     start = time.perf_counter()
+    plugin = penalty_plugin(course_config(course))
     with Gradebook(gradebook_url(course, gradebook)) as gb:
         for student in students:
             # one student's invalid id or database error is reported, the rest are verified
@@ -43,6 +45,8 @@ def verify_course(
             results = verify_submission(course, assignment, student)
             try:
                 flags += record(gb, assignment, student, results)
+                # nbgrader's autograde charged lateness on the kernel's claim: again, on the trusted score
+                apply_late_penalty(gb, assignment, student, plugin)
             except Exception as exc:  # noqa: BLE001
                 gb.db.rollback()
                 flags.append(
@@ -138,18 +142,24 @@ def write_reports(
             f"manual scores not read ({type(exc).__name__}: {printable(exc)}); grades.csv shows trusted ones"
         )
         by_hand = {}
-    header = ["student", *cells, "total", "status", "set by hand"]
+    # lateness: as nbgrader keeps it (the penalty apart from the scores), and what is left
+    header = ["student", *cells, "total", "status", "set by hand", "late by", "late penalty", "final"]
     rows = []
     totals = []
     for r in sorted(results, key=lambda r: r.student):
         if not r.cells:  # not graded (an invalid id, the grader failed): no score, not a zero
-            rows.append([r.student, *([""] * (len(cells) + 1)), r.status, ""])
+            rows.append([r.student, *([""] * (len(cells) + 1)), r.status, "", "", "", ""])
             continue
         hand = by_hand.get(r.student, {})
         scores = [hand.get(gid, r.cells.get(gid, {}).get("trusted", 0.0)) for gid, _ in cells.values()]
         manual = " ".join(fn for fn, (gid, _) in cells.items() if gid in hand)
-        rows.append([r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status, manual])
-        totals.append(sum(scores))
+        lateness = Lateness(**r.late)
+        final = sum(scores) - lateness.penalty
+        rows.append(
+            [r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status, manual]
+            + [lateness.late_by, f"{lateness.penalty:g}", f"{final:g}"]
+        )
+        totals.append(final)
     write_csv(out / "grades.csv", header, rows)
     flags = [Flag("", assignment, "", None, None, w) for w in warnings]
     flags += [Flag(student, assignment, "", None, None, line) for student, line in notes]
@@ -198,6 +208,12 @@ def print_summary(results: list, out: Path) -> None:
         for f in r.flags:
             scores = f"nbgrader {f['nbgrader_score']}, trusted {f['trusted_score']}"
             print(f"    - {printable(f['grade_id'])}: {scores}: {printable(f['reason'])}")
+    late = [r for r in results if r.late.get("penalty")]
+    if late:
+        print(f"{len(late)} late submission(s) charged a penalty (grades.csv: late by, late penalty, final):")
+        for r in sorted(late, key=lambda r: r.student):
+            lateness = Lateness(**r.late)
+            print(f"  {printable(r.student, 80)}: late by {lateness.late_by}, {lateness.penalty:g} points")
     seconds = [r.seconds for r in results if r.seconds]
     if seconds:
         print(f"Mean time per submission in a worker: {sum(seconds) / len(seconds):.1f} s")

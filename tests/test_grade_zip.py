@@ -10,6 +10,8 @@ all. Each is reported for its file; the rest of the class is graded.
 
 from __future__ import annotations
 
+import csv
+import datetime
 import io
 import subprocess
 import sys
@@ -27,6 +29,7 @@ from autograder.course import db_url, make_course
 pytestmark = pytest.mark.xdist_group("grade_zip")
 
 A = "assign_5a"
+DUE = datetime.datetime(2026, 10, 9, 23, 59)
 
 
 def _zip(files: dict[str, str]) -> bytes:
@@ -56,7 +59,7 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Collected:
     with zipfile.ZipFile(archive / "canvas_download.zip", "w") as z:
         z.writestr(f"alice_4321_98765_{A}.ipynb", full)
         z.writestr(f"bob_late_4322_98766_{A}-1.ipynb", blank)
-        z.writestr(f"dave_4326_98770_{A}.ipynb", full)
+        z.writestr(f"dave_late_4326_98770_{A}.ipynb", full)  # late: Canvas says so, not when
         z.writestr("mallory_4323_98767_homework.zip", upload)
         z.writestr(f"../../escape_4327_98771_{A}.ipynb", full)
         z.writestr(f"eve_4328_98772_../../../{A}.ipynb", full)
@@ -65,6 +68,8 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Collected:
         link.external_attr = 0o120777 << 16  # a symbolic link to the solutions
         z.writestr(link, "../../solutions/assign_5a/assign_5a.ipynb")
     (archive / "second_download.zip").write_bytes(b"PK\x03\x04 this is not a zip")
+    with Gradebook(db_url(course)) as gb:  # what `nbgrader db assignment add --duedate` does
+        gb.update_or_create_assignment(A, duedate=DUE)
     outside = {str(p) for p in course.parent.rglob("*") if "submitted" not in p.parts}
     cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), "--zip", "--workers", "2"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
@@ -80,6 +85,39 @@ def test_zip_of_an_lms_download_is_collected_and_graded(collected: Collected) ->
     assert f"handed in as {A}-1.ipynb" in run.stdout
 
 
+def test_a_late_submission_gets_the_configured_penalty_in_reports_and_feedback(collected: Collected) -> None:
+    """#24: Canvas's ``late_`` is kept; with no time in the download it is taken as one
+    second after the due date, so the course's policy (10 % per started day) takes 5 of
+    dave's 50 points: in the gradebook, grades.csv, nbgrader's export and the feedback."""
+    course = collected.course
+    assert collected.run.returncode == 0, collected.run.stdout[-2000:] + collected.run.stderr[-2000:]
+    with Gradebook(db_url(course)) as gb:
+        assert gb.find_submission(A, "dave").late_submission_penalty == 5.0
+        assert gb.find_submission(A, "alice").late_submission_penalty == 0.0
+    with open(course / "reports" / A / "grades.csv", encoding="utf-8") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert (rows["dave"]["late by"], rows["dave"]["late penalty"], rows["dave"]["final"]) == (
+        "1 min",
+        "5",
+        "45",
+    )
+    assert (rows["alice"]["late by"], rows["alice"]["late penalty"], rows["alice"]["final"]) == (
+        "",
+        "0",
+        "50",
+    )
+    with open(course / "reports" / A / "nbgrader_export.csv", encoding="utf-8") as f:
+        exported = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert float(exported["dave"]["late_submission_penalty"]) == 5.0
+    feedback = (course / "feedback" / "dave" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert "Handed in late" in feedback and "late penalty 5 points" in feedback
+    assert "Handed in late" not in (course / "feedback" / "alice" / A / f"{A}.html").read_text(
+        encoding="utf-8"
+    )
+    assert "dave: late, says the download, but not when" in collected.run.stdout
+    assert (course / "lms_ids.csv").read_text().splitlines()[1:] == ["alice,4321", "bob,4322", "dave,4326"]
+
+
 def test_a_hostile_upload_is_reported_per_file_and_creates_nothing(collected: Collected) -> None:
     """#9: no submission for a student who does not exist nor in a classmate's name, no
     file outside ``submitted/``, a line for each file that was not collected."""
@@ -91,7 +129,10 @@ def test_a_hostile_upload_is_reported_per_file_and_creates_nothing(collected: Co
         p
         for p in created
         if not p.startswith(
-            tuple(str(course / d) for d in ("reports", "grading", "autograded", "feedback", "gradebook.db"))
+            tuple(
+                str(course / d)
+                for d in ("reports", "grading", "autograded", "feedback", "gradebook.db", "lms_ids.csv")
+            )
         )
     ]
     assert not unexpected, unexpected
