@@ -12,7 +12,7 @@ from autograder.gradebook import manual_scores
 from autograder.late import Lateness, apply_late_penalty, penalty_plugin
 from autograder.sandbox import backend
 from autograder.untrusted import csv_cell, id_problem, printable
-from autograder.verify import Flag, grade_cells, record, verify_submission, write_flags
+from autograder.verify import Flag, grade_cells, record, replace_flags, verify_submission, write_flags
 
 
 def students_of(course: Path, assignment: str) -> list[str]:
@@ -33,6 +33,9 @@ def verify_course(
     students = students or students_of(course, assignment)
     print(f"Trusted verify of {assignment}: {len(students)} submission(s), sandbox: {backend()}")
     flags: list[Flag] = []
+    # one file with plain nbgrader autograde's flags (preprocessors.TrustedVerify): its rows
+    # for the students verified here are replaced, the others' kept
+    flags_csv = course / f"flags_{assignment}.csv"
     start = time.perf_counter()
     plugin = penalty_plugin(course_config(course))
     with Gradebook(gradebook_url(course, gradebook)) as gb:
@@ -41,10 +44,13 @@ def verify_course(
             problem = id_problem(student)
             if problem:
                 flags.append(Flag(student, assignment, "", None, None, f"not verified: {problem}"))
+                replace_flags(flags_csv, student, flags[-1:])
                 continue
             results = verify_submission(course, assignment, student)
             try:
-                flags += record(gb, assignment, student, results)
+                found = record(gb, assignment, student, results)
+                replace_flags(flags_csv, student, found, results)
+                flags += found
                 # nbgrader's autograde charged lateness on the kernel's claim: again, on the trusted score
                 apply_late_penalty(gb, assignment, student, plugin)
             except Exception as exc:  # noqa: BLE001
@@ -52,11 +58,10 @@ def verify_course(
                 flags.append(
                     Flag(student, assignment, "", None, None, f"not recorded: {type(exc).__name__}: {exc}")
                 )
+                replace_flags(flags_csv, student, flags[-1:])
     seconds = time.perf_counter() - start
     print(f"  {seconds:.1f} s ({seconds / max(len(students), 1):.2f} s per submission)")
     print_flags(flags)
-    flags_csv = course / f"flags_{assignment}.csv"
-    write_flags(flags_csv, flags)
     print(f"  flags written to {flags_csv}")
     return 0
 

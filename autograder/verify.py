@@ -221,15 +221,38 @@ def write_flags(path: Path, flags: list[Flag]) -> None:
             writer.writerow([inert(v) for v in row])
 
 
-def replace_flags(path: Path, student: str, flags: list[Flag]) -> None:
-    """``path`` (a flags CSV) with ``student``'s rows replaced by ``flags``: plain nbgrader
-    autograde verifies one student at a time and keeps the others' rows."""
-    kept: list[Flag] = []
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                if row.get("student") != inert(student):
-                    kept.append(Flag(**{k: row.get(k) for k in Flag.__dataclass_fields__}))
+def read_flags(path: Path) -> list[Flag]:
+    """The flags a flags CSV holds (its cells as written: inert text, scores as text)."""
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return [Flag(**{k: row.get(k) for k in Flag.__dataclass_fields__}) for row in csv.DictReader(f)]
+
+
+def replace_flags(
+    path: Path, student: str, flags: list[Flag], results: list[CellResult] | None = None
+) -> None:
+    """``path`` (a flags CSV) with ``student``'s rows replaced by ``flags``; the other
+    students' rows are kept (plain nbgrader autograde verifies one student at a time).
+
+    With ``results`` (a verify run after autograde, which finds the kernel's claims
+    already replaced in the gradebook), a row of ``student``'s is kept too while the
+    trusted score it records is still the trusted score: the claim it reports is not
+    in the gradebook any more, and nothing else remembers it.
+    """
+    trusted = {r.grade_id: r.score for r in results or []}
+    new = {f.grade_id for f in flags}
+    kept = []
+    for old in read_flags(path):
+        if old.student != inert(student):
+            kept.append(old)
+        elif old.grade_id in trusted and old.grade_id not in new:
+            try:
+                same = float(old.trusted_score) == trusted[old.grade_id]
+            except (TypeError, ValueError):
+                same = False
+            if same:
+                kept.append(old)
     write_flags(path, kept + flags)
 
 

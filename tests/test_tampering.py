@@ -307,3 +307,19 @@ def test_sandbox_hides_solutions_and_gradebook(course: Course) -> None:
     assert "your function raised" in message and "Error" in message, message
     assert results[WRONG].outcome.failed_cases == [c["label"] for c in _hidden_calls()], message
     assert {r.grade_id: r.score for r in results.values()} == _honest()
+
+
+def test_verify_after_autograde_keeps_the_flags(course: Course) -> None:
+    """`python -m autograder verify` after plain autograde finds the claims already replaced
+    in the gradebook; the flags autograde wrote (the only record of the claims) stay."""
+    import sys
+
+    cmd = [sys.executable, "-m", "autograder", "verify", ASSIGNMENT, "--course", str(course.root)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=900)
+    wrong_id, points = grade_cells(ASSIGNMENT)[WRONG]
+    for student in TAMPERING:
+        if student.name != "reads_solutions":
+            assert [f[:3] for f in _flags(course.root, student.name)] == [(wrong_id, points, 0.0)], (
+                student.name
+            )
+    assert _auto_scores(course.root, HONEST.name) == _honest()
