@@ -147,7 +147,7 @@ def browser_page(fg: Formgrader, path: str) -> Iterator:
 def _row(page, student: str):
     """The student's row in formgrader's list of submissions (names hidden by default)."""
     page.wait_for_selector("#main-table td.score")
-    name = page.locator("a.name-shown", has_text=re.compile(f"^{student}$"))
+    name = page.locator("a.name-shown", has_text=re.compile(f"^{re.escape(student)}$"))
     return page.locator("#main-table tr").filter(has=name)
 
 
