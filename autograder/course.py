@@ -13,13 +13,14 @@ import nbformat
 from autograder.paths import ASSIGNMENTS, course_root
 
 
-def make_course(root: Path) -> Path:
-    """A fresh course at ``root``: the config and ``solutions/`` copied, the release
-    generated from them by nbgrader as an instructor would."""
+def make_course(root: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> Path:
+    """A fresh course at ``root``: the config and ``solutions/`` copied, the release of
+    ``assignments`` generated from them by nbgrader as an instructor would (each takes
+    seconds, so a test that grades one assignment releases only that one)."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(course_root() / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copytree(course_root() / "solutions", root / "solutions", dirs_exist_ok=True)
-    for assignment in ASSIGNMENTS:
+    for assignment in assignments:
         nbgrader(root, "generate_assignment", assignment, "--force")
     return root
 
