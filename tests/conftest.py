@@ -7,8 +7,10 @@ keeps the tests sharing one course on one worker and spreads the groups.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,20 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
     """The adversarial class of ``tests/adversarial.py``, graded once per test run and
     shared by ``test_grade_class`` and ``test_containment`` (one xdist group)."""
     return grade_adversarial_class(tmp_path_factory.mktemp("adversarial"))
+
+
+@contextlib.contextmanager
+def fresh_database(server: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL ``server`` (a URL), dropped afterwards."""
+    import sqlalchemy
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

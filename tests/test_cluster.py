@@ -22,11 +22,11 @@ import ssl
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import fresh_database
 from distributed import Client
 from nbgrader.api import Gradebook
 
@@ -125,16 +125,8 @@ def postgres() -> Iterator[str]:
     if not server:
         why = f"{POSTGRES_ENV} is not set: start PostgreSQL and set it, as .ci/run does"
         pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
-    import sqlalchemy
-
-    name = f"grades_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    yield server.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with fresh_database(server, "grades") as url:
+        yield url
 
 
 def make_certs(out: Path) -> Path:

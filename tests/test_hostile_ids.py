@@ -17,12 +17,12 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import fresh_database
 from nbgrader.api import Gradebook, MissingEntry
 from test_tampering import TAMPERS
 
@@ -76,16 +76,8 @@ def postgres_or_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     if not server:
         yield None
         return
-    import sqlalchemy
-
-    name = f"ids_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    yield server.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with fresh_database(server, "ids") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -131,14 +131,21 @@ def rnn_cell_forward(xt, a_prev, parameters):
 '''
 
 
+def home_marker(course: Path) -> Path:
+    """Where a submission tries to write into the instructor's HOME (the course's name in it)."""
+    return Path.home() / f"pwned-{course.name}.txt"
+
+
 def writes_gradebook(course: Path) -> str:
-    """rnn_cell_forward that overwrites the course's gradebook.db, then copies the solution."""
+    """rnn_cell_forward that overwrites the course's gradebook.db and writes into the course
+    and the instructor's HOME, then copies the solution."""
     body = reads_solutions(course).split('"""\n', 1)[1]
     gradebook, marker = (course / "gradebook.db").resolve(), (course / "pwned.txt").resolve()
+    home = home_marker(course)
     return f'''\
 def rnn_cell_forward(xt, a_prev, parameters):
     """Vandalise the gradebook, then copy the answer."""
-    for path, mode in (({str(gradebook)!r}, "r+b"), ({str(marker)!r}, "wb")):
+    for path, mode in (({str(gradebook)!r}, "r+b"), ({str(marker)!r}, "wb"), ({str(home)!r}, "wb")):
         try:
             with open(path, mode) as f:
                 f.write(b"all full marks")
@@ -165,9 +172,9 @@ class Student:
 HONEST = Student("honest_wrong", lambda _: WRONG_SOURCE)
 TAMPERING = [Student(name, lambda _: WRONG_SOURCE, cell) for name, cell in TAMPERS.items()]
 TAMPERING.append(Student("reads_solutions", reads_solutions))
-AUTOGRADED = [HONEST, *TAMPERING]
-# not autograded: nbgrader would run its function in the kernel and wreck the gradebook
 WRITER = Student("writes_gradebook", writes_gradebook)
+# plain nbgrader autograde runs the writer's function in its (sandboxed) kernel too
+AUTOGRADED = [HONEST, *TAMPERING, WRITER]
 
 
 @dataclass
@@ -323,3 +330,12 @@ def test_verify_after_autograde_keeps_the_flags(course: Course) -> None:
                 student.name
             )
     assert _auto_scores(course.root, HONEST.name) == _honest()
+
+
+def test_plain_autograde_changes_nothing_of_the_course_or_home(course: Course) -> None:
+    """The writer's function ran in plain nbgrader autograde's kernel (its self-check and grade
+    cells call it): the gradebook is intact, nothing was written into the course or HOME, and
+    it earned nothing for the function."""
+    assert not (course.root / "pwned.txt").exists()
+    assert not home_marker(course.root).exists()
+    assert _auto_scores(course.root, WRITER.name) == _honest()
