@@ -18,6 +18,8 @@ import functools
 import inspect
 import json
 import os
+import secrets
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -36,11 +38,46 @@ from autograder.specs import SPECS, Spec, specs_for
 Arrays = dict[str, np.ndarray]
 
 
-def make_plan(spec: Spec, hidden: bool, ref: ModuleType | None) -> tuple[dict, Arrays]:
+SALT_ENV = "AUTOGRADER_HIDDEN_SALT"
+
+
+@functools.cache
+def hidden_salt() -> int:
+    """The course's secret that draws its hidden numbers (``Spec.cases``): the same shapes,
+    other values, so a set of hidden inputs seen in another course or term is not this
+    one's. ``$AUTOGRADER_HIDDEN_SALT`` (0: the specs' own seeds, as the test suite uses),
+    else a random number made once and kept, readable by the instructor alone, in the
+    instructor's cache (copy that file to grade the same class on another machine)."""
+    if os.environ.get(SALT_ENV):
+        return int(os.environ[SALT_ENV])
+    path = salt_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # created at most once, even by concurrent graders
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(str(secrets.randbits(62) + 1))
+    for _ in range(100):  # a concurrent creator may not have written it yet
+        text = path.read_text().strip()
+        if text:
+            return int(text)
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it and grade again")
+
+
+def salt_file() -> Path:
+    """Where ``hidden_salt`` keeps the course's secret."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnn-course-autograder"
+    return cache / "hidden-salt"
+
+
+def make_plan(spec: Spec, hidden: bool, ref: ModuleType | None, salt: int = 0) -> tuple[dict, Arrays]:
     """The encoded calls and their input arrays for ``spec``'s public or hidden cases."""
     arrays: Arrays = {}
     calls = []
-    for case in spec.cases(hidden):
+    for case in spec.cases(hidden, salt):
         call = case.call(ref)
         calls.append({**call, "args": encode(call["args"], arrays), "kwargs": encode(call["kwargs"], arrays)})
     return {"calls": calls}, arrays
@@ -102,7 +139,7 @@ def record_helpers(spec: Spec, plan: dict, arrays: Arrays) -> None:
         call["helpers"] = {name: recs for name, recs in records.items() if recs}
 
 
-def expected_data(spec: Spec, hidden: bool, plan: dict, arrays: Arrays) -> Arrays:
+def expected_data(spec: Spec, hidden: bool, plan: dict, arrays: Arrays, salt: int = 0) -> Arrays:
     """Everything the judge compares against, computed from the reference alone:
     its outputs and the numerical gradients (or, for ``sample``, its distributions)."""
     ref = reference(spec.assignment)
@@ -115,7 +152,7 @@ def expected_data(spec: Spec, hidden: bool, plan: dict, arrays: Arrays) -> Array
             if errors:
                 raise RuntimeError(f"the reference {spec.name} failed: {errors}")
             expected.update(_fields_only(spec, outputs))
-            for case in spec.cases(hidden):
+            for case in spec.cases(hidden, salt):
                 if case.numerical:
                     for path, grad in case.numerical(ref).items():
                         expected[f"num/{case.label}/out/{path}"] = grad
@@ -172,7 +209,7 @@ def _sample_tables(plan: dict, arrays: Arrays, ref: ModuleType, expected: Arrays
             expected[f"probs/{call['label']}/" + "-".join(map(str, prefix))] = y_pred[:, 0, -1]
 
 
-def suite_vectors(assignment: str, hidden: bool) -> Arrays:
+def suite_vectors(assignment: str, hidden: bool, salt: int = 0) -> Arrays:
     """Plan (with helper records), inputs, expected outputs and mistakes of every graded
     function of ``assignment``, as one flat dict of arrays. Public and hidden cases alike
     replay the graded helpers a function calls, so a self-check judges a function on
@@ -181,9 +218,9 @@ def suite_vectors(assignment: str, hidden: bool) -> Arrays:
     ref = reference(assignment)
     data: Arrays = {}
     for spec in specs_for(assignment):
-        plan, arrays = make_plan(spec, hidden, ref)
+        plan, arrays = make_plan(spec, hidden, ref, salt)
         record_helpers(spec, plan, arrays)
-        expected = expected_data(spec, hidden, plan, arrays)
+        expected = expected_data(spec, hidden, plan, arrays, salt)
         expected.update(mistake_data(spec, plan, arrays, expected))
         data[f"{spec.name}::plan"] = np.array(json.dumps(plan))
         data.update({f"{spec.name}::in::{k}": v for k, v in arrays.items()})
@@ -205,7 +242,8 @@ def provide_hidden_vectors(assignment: str, path: Path) -> None:
 def hidden_vectors(assignment: str) -> Arrays:
     """The hidden cases of ``assignment``: the same for every submission, computed once
     per version of the solutions and of this package (then read from the cache)."""
-    path = _PROVIDED.get(assignment) or cache_file(assignment, f"{assignment}-{{key}}.npz")
+    salt = hidden_salt()
+    path = _PROVIDED.get(assignment) or cache_file(assignment, f"{assignment}-{{key}}.npz", str(salt))
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -216,7 +254,7 @@ def hidden_vectors(assignment: str) -> Arrays:
             if assignment in _PROVIDED:
                 raise
             # unreadable: computed again below and the cache rewritten
-    data = suite_vectors(assignment, hidden=True)
+    data = suite_vectors(assignment, hidden=True, salt=salt)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, **_packed(assignment, data))
@@ -249,7 +287,7 @@ def hidden_vectors_file(assignment: str) -> Path:
     that plain ``nbgrader autograde`` starts without a sandbox read: each kernel is a new
     process, so this spares every notebook the seconds of computing them."""
     hidden_vectors(assignment)
-    return cache_file(assignment, f"{assignment}-{{key}}.npz")
+    return cache_file(assignment, f"{assignment}-{{key}}.npz", str(hidden_salt()))
 
 
 @functools.cache

@@ -58,9 +58,13 @@ class Spec:
     deps: tuple[str, ...] = ()
     kind: str = "values"  # "values" or "distribution" (sample)
 
-    def cases(self, hidden: bool) -> list[Case]:
-        """The public cases (seed 0), or the hidden ones (another seed, other shapes)."""
-        seed = 0 if not hidden else 1 + sum(map(ord, self.name))
+    def cases(self, hidden: bool, salt: int = 0) -> list[Case]:
+        """The public cases (seed 0), or the hidden ones (another seed, other shapes). A
+        ``salt`` (the course's secret, on the instructor's side) draws other hidden numbers
+        in the same shapes, so hidden inputs seen in another course or term are not these."""
+        seed: int | list[int] = 0 if not hidden else 1 + sum(map(ord, self.name))
+        if hidden and salt:
+            seed = [seed, salt]
         return self.make_cases(np.random.default_rng(seed), hidden)
 
 
