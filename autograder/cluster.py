@@ -134,8 +134,8 @@ def _prepare(context: Context) -> tuple[Path, object]:
         # the release, not solutions/, tells this worker which cells are graded
         os.environ["AUTOGRADER_COURSE_ROOT"] = str(root)
         provide_hidden_vectors(a, hidden)
-        memory = context.opts.memory_mb * 1024**2  # its stdout and stderr would flood the worker's log
-        kernel = KernelSandbox(student_library(root / "library"), memory, quiet=True)
+        memory = context.opts.memory_mb * 1024**2
+        kernel = KernelSandbox(student_library(root / "library"), memory)
         _PREPARED[context.key] = (root, kernel)
     return _PREPARED[context.key]
 

@@ -437,11 +437,14 @@ class KernelSandbox:
         memory_bytes: int,
         disk_bytes: int = 256 * 1024**2,
         max_processes: int = 128,
-        quiet: bool = False,
+        quiet: bool = True,
     ) -> None:
         self.library = library
         self.memory_bytes, self.disk_bytes, self.max_processes = memory_bytes, disk_bytes, max_processes
-        self.quiet = quiet  # the kernel's own stdout and stderr discarded (a cluster worker's log)
+        # the kernel process's own stdout and stderr discarded: student code can write raw
+        # bytes there (os.write(1, ...)), which would otherwise reach the grader's terminal or
+        # a cluster worker's log; what a cell prints travels as messages, bounded, instead
+        self.quiet = quiet
 
     def command(self, connection_file: str, argv_tail: list[str]) -> list[str]:
         """bwrap + python starting ipykernel: writable only two size-limited tmpfs (the

@@ -188,6 +188,11 @@ time.sleep(1)
 alive = [p for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{{p}}/cmdline")]
 print("daemon started" if any("{MARKER}" in open(f"/proc/{{p}}/cmdline").read() for p in alive) else "none")
 """,
+        "writes_to_the_terminal": """
+import os
+for fd in (1, 2):  # the kernel process's own stdout and stderr, past IPython's capture
+    os.write(fd, b"\\x1b[2J\\n3 graded; nothing to report. FORGED-BY-A-KERNEL\\n")
+""",
         "reads_the_environment": """
 import os
 print("ENVIRONMENT", sorted(os.environ.items()))

@@ -82,6 +82,13 @@ def test_the_kernel_gets_a_clean_environment(attacked) -> None:
     assert not leaked, leaked
 
 
+def test_a_kernel_writes_nothing_to_the_graders_terminal(attacked) -> None:
+    """Raw bytes a kernel writes to its own stdout and stderr reach neither the grader's
+    terminal nor its log: no forged line, no escape sequence."""
+    _, _, run, *_ = attacked
+    assert "FORGED-BY-A-KERNEL" not in run.stdout + run.stderr
+
+
 def test_no_network(attacked) -> None:
     *_, received = attacked
     assert received == []
