@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.notebook import MAX_NOTEBOOK_BYTES
+from autograder.untrusted import printable
 
 MAX_ENTRIES = 1000  # names looked at in one submission folder (a folder of a million files)
 MAX_LISTED = 10  # names of ignored files quoted in the report
@@ -41,10 +42,10 @@ class Handin:
     timestamp: str = ""
 
 
-def quoted(name: str, limit: int = 80) -> str:
-    """A file name a student chose, as inert text (no control characters, bounded)."""
-    text = ascii(name)[1:-1]
-    return text if len(text) <= limit else text[:limit] + "..."
+def quoted(name: str, limit: int = 200) -> str:
+    """A file name a student chose, as inert text: ``untrusted.printable``, the one rule for
+    student text (control characters shown as escapes, bounded)."""
+    return printable(name, limit)
 
 
 def read_handin(course: Path, student: str, assignment: str) -> Handin:

@@ -227,7 +227,7 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "cache of the wrong step",
-            "Step t must use the cache of step t: cell_caches[t].",
+            "Step t must use the cache of step t, the t-th entry of cell_caches (counting from 0).",
             ("cell_caches[t]", "cell_caches[T_x - 1 - t]"),
         ),
     ],
