@@ -141,19 +141,24 @@ def grade(
     return wall, {p.stem: json.loads(p.read_text()) for p in states}, [p.stat().st_mtime for p in states]
 
 
-def plain_nbgrader(course: Path, assignment: str) -> float:
-    """Wall seconds of plain, serial ``nbgrader autograde`` of the whole class."""
+def plain_nbgrader(course: Path, assignment: str) -> tuple[float, dict[str, float]]:
+    """Wall seconds of plain, serial ``nbgrader autograde`` of the whole class, and each
+    student's seconds (from when their autograded notebook was written: one at a time)."""
     try:  # before the hidden cases left the kernel, its kernels read them from this cache
         from autograder.expected import hidden_vectors_file
     except ImportError:
         pass
     else:
         hidden_vectors_file(assignment)
-    start = time.perf_counter()
+    start, began = time.perf_counter(), time.time()
     run = nbgrader(course, "autograde", assignment, "--force", timeout=7200)
     if run.returncode != 0:
         raise SystemExit(f"nbgrader autograde failed:\n{run.stderr[-2000:]}")
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    written = (course / "autograded").glob(f"*/{assignment}/*.ipynb")
+    done = sorted((p.stat().st_mtime, p.parts[-3]) for p in written)
+    ends = [began] + [t for t, _ in done]
+    return wall, {student: ends[i + 1] - ends[i] for i, (_, student) in enumerate(done)}
 
 
 def floor(assignment: str, repeats: int = 3) -> tuple[float, float]:
@@ -174,9 +179,9 @@ def floor(assignment: str, repeats: int = 3) -> tuple[float, float]:
         if "hidden" in inspect.signature(KernelSandbox).parameters:  # before aa6eeea's successors
             from autograder.expected import hidden_vectors_file
 
-            kernel = KernelSandbox(library, hidden_vectors_file(assignment), memory)
+            kernel = KernelSandbox(library, hidden_vectors_file(assignment), memory, quiet=True)
         else:
-            kernel = KernelSandbox(library, memory)
+            kernel = KernelSandbox(library, memory, quiet=True)  # no kernel banner
         manager = sandboxed_kernel_manager(kernel)
         for _ in range(repeats):
             start = time.perf_counter()
@@ -228,7 +233,7 @@ def main() -> None:
             shutil.copytree(base, course)
             print(f"\n{assignment} ({', '.join(f'{v} {k}' for k, v in counts.items())}):")
             print(f"  before plain nbgrader: {load()}")
-            plain = plain_nbgrader(plain_course, assignment)
+            plain, each = plain_nbgrader(plain_course, assignment)
             print(f"  after plain, before grade: {load()}")
             wall, results, done = grade(course, assignment, w)
             print(f"  after grade: {load()}")
@@ -252,6 +257,11 @@ def main() -> None:
                 f"  one correct submission, medians over {len(right)} ({w} workers at once): "
                 f"{statistics.median(r['seconds'] for r in right):.2f} s = "
                 + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
+            )
+            by_kind = {k: [t for s, t in each.items() if kinds[assignment][s] == k] for k in counts}
+            print(
+                "  plain nbgrader, seconds per submission, median (max): "
+                + ", ".join(f"{k} {statistics.median(v):.2f} ({max(v):.1f})" for k, v in by_kind.items() if v)
             )
             print(f"  statuses: {', '.join(statuses)}")
             print(f"  projected for {PROJECTED_STUDENTS} students: {projected[assignment][2] / 60:.1f} min")
