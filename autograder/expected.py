@@ -282,14 +282,6 @@ def _packed(assignment: str, data: Arrays) -> Arrays:
     return out
 
 
-def hidden_vectors_file(assignment: str) -> Path:
-    """The hidden cases (packed) as an ``.npz`` in the instructor's cache, which kernels
-    that plain ``nbgrader autograde`` starts without a sandbox read: each kernel is a new
-    process, so this spares every notebook the seconds of computing them."""
-    hidden_vectors(assignment)
-    return cache_file(assignment, f"{assignment}-{{key}}.npz", str(hidden_salt()))
-
-
 @functools.cache
 def hidden_suite(assignment: str) -> list[tuple[Spec, dict, Arrays, Arrays]]:
     """(spec, plan, arrays, expected) of each graded function's hidden cases."""

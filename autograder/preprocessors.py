@@ -190,6 +190,46 @@ class FeedbackExporter(HTMLExporter):
         environment.filters["clean_html"] = clean_feedback_html
         return environment
 
+    def from_notebook_node(self, nb, resources=None, **kw):
+        """``HTMLExporter.from_notebook_node`` (nbconvert 7), whose last step parses the
+        whole page with BeautifulSoup for two accessibility edits: alt text on images
+        without one, and focusable cells of the JupyterLab template. The feedback's
+        template has no such cell and its images carry alt text, so that parse (over half
+        of a feedback's time) changed nothing; it is done only when an edit applies."""
+        from nbconvert.exporters.templateexporter import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        resources = self._init_resources(resources)
+        filter_data_type = WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources
+        )
+        self.register_filter("highlight_code", highlight_code)
+        self.register_filter("filter_data_type", filter_data_type)
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        if "jp-Notebook" not in html and not _IMG_WITHOUT_ALT.search(html):
+            return html, resources
+        from bs4 import BeautifulSoup  # nbconvert's edits, as it makes them
+
+        soup = BeautifulSoup(html, features="html.parser")
+        for elem in soup.select("img:not([alt])"):
+            elem.attrs["alt"] = "No description has been provided for this image"
+        for elem in soup.select(".jp-Notebook div.jp-Cell-inputWrapper"):
+            elem.attrs["tabindex"] = "0"
+        for elem in soup.select(".jp-Notebook div.jp-OutputArea-output"):
+            elem.attrs["tabindex"] = "0"
+        return str(soup), resources
+
+
+# An <img> tag none of whose attributes is alt (attribute by attribute, so "alt=" inside
+# another attribute's value does not count as one)
+_IMG_WITHOUT_ALT = re.compile(
+    r"<img\b(?:\s+(?!alt\b)[^\s=/>]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*\s*/?>", re.I
+)
+
 
 # What markdown renders to, beyond bleach's defaults: nbconvert's own ``clean_html`` keeps
 # neither paragraphs, headings nor table heads, so sanitized feedback showed the course's

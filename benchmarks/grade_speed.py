@@ -1,63 +1,136 @@
 """How long grading takes: ``python -m autograder grade`` against plain ``nbgrader autograde``.
 
-For each assignment, builds one synthetic class of N submissions (the reference, the
-blank release and catalogued mistakes, in turn) and grades it twice, each time in a
-fresh copy of the course:
+For each assignment, builds one class of N submissions and grades it twice, each time
+in a fresh copy of the course:
 
 1. plain serial ``nbgrader autograde ASSIGNMENT --force`` (the course's config, no
    verify, no feedback): what an instructor would otherwise run;
 2. ``python -m autograder grade ASSIGNMENT --workers W`` (sandbox, verify, feedback,
    reports).
 
-Then grades one submission whose ``rnn_cell_backward`` never returns. It prints the
-ratio of the two, the seconds per submission, and a projection to 300 students and both
-assignments (the figures of docs/scaling.md):
+The class (``--class realistic``, the default) looks like a real one: about 80% fully
+correct work (the reference and the correct variants of ``tests/variants.py``: loops,
+``einsum``, float32, helpers, prints), 10% one catalogued mistake, 5% the blank release
+and 5% (at least one) hostile: an endless loop in a function, a 20 MB print. The order
+is shuffled with a fixed seed. ``--class mostly-broken`` is the older class (the
+reference, the blank release and catalogued mistakes in turn), which stops early and
+so grades faster than real work.
 
-    python benchmarks/grade_speed.py [--students 20] [--workers 4] [--assignment assign_5a ...]
+It prints the ratio of the two, the seconds per submission, each step's median on the
+correct submissions (the state files' ``phases``), a projection to 300 students and
+both assignments, and the floor: a sandboxed kernel started and the completed notebook
+run once, with nothing else. The machine's load average is printed before and after
+each measurement, since a shared machine makes every figure noisy:
+
+    python benchmarks/grade_speed.py [--students 24] [--workers W] [--assignment assign_5a ...]
+
+It uses only what ``autograder`` has had since commit aa6eeea, so the same script
+measures the code before and after a change (``PYTHONPATH=<old worktree>``).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import math
+import os
+import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import nbformat
+
 from autograder import submissions
 from autograder.course import make_course, nbgrader, submit
-from autograder.expected import hidden_vectors_file
 from autograder.limits import WORKERS
 from autograder.mistakes import CATALOG
 from autograder.paths import ASSIGNMENTS
 from autograder.specs import specs_for
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (the correct variants)
+from tests.variants import VARIANTS  # noqa: E402
+
 PROJECTED_STUDENTS = 300
+BIG_PRINT = 'print("x" * 20_000_000)  # left over from debugging: 20 MB in one cell\n'
+# the function given an endless loop, per assignment
+LOOPING = {"assign_5a": "gru_cell_forward", "assign_5b": "rnn_cell_backward"}
 
 
-def synthetic_class(assignment: str, n: int) -> list:
-    """``n`` notebooks: the reference, the blank release, then one mistake after another."""
-    kinds = [submissions.completed(assignment), submissions.release(assignment)]
+def load() -> str:
+    """The load average (1, 5, 15 min), as ``uptime`` prints it."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def variant_notebook(assignment: str, slot: int) -> nbformat.NotebookNode:
+    """The completed notebook with the ``slot``-th correct variant of every function."""
+    nb = submissions.completed(assignment)
+    for v in VARIANTS:
+        if v.assignment == assignment and v.slot == slot:
+            nb = submissions.replace_function(nb, v.function, v.source)
+    return nb
+
+
+def endless_loop(assignment: str) -> nbformat.NotebookNode:
+    """The completed notebook whose ``LOOPING[assignment]`` never returns (its self-check,
+    its grade cell and the functions built on it call it; the verify runs it once more)."""
+    nb = submissions.completed(assignment)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == LOOPING[assignment]:
+            head, rest = cell.source.split("\n", 1)
+            cell.source = f"{head}\n    while True:\n        pass\n{rest}"
+    return nb
+
+
+def big_print(assignment: str) -> nbformat.NotebookNode:
+    """The completed notebook whose first solution cell prints 20 MB."""
+    nb = submissions.completed(assignment)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    cell.source = BIG_PRINT + cell.source
+    return nb
+
+
+def realistic_class(assignment: str, n: int) -> list[tuple[str, nbformat.NotebookNode]]:
+    """``n`` (kind, notebook): ~80% correct, ~10% one mistake, ~5% blank, ~5% hostile."""
+    hostile = math.ceil(0.05 * n)
+    blank = max(1, round(0.05 * n))
+    wrong = max(1, round(0.10 * n))
+    right = n - hostile - blank - wrong
+    slots = sorted({v.slot for v in VARIANTS if v.assignment == assignment})
+    correct = [submissions.completed(assignment)] + [variant_notebook(assignment, s) for s in slots]
+    mistakes = [(s.name, m) for s in specs_for(assignment) for m in CATALOG.get(s.name, [])]
+    kinds = [("correct", correct[i % len(correct)]) for i in range(right)]
+    kinds += [
+        ("mistake", submissions.with_mistake(assignment, *mistakes[i * len(mistakes) // wrong]))
+        for i in range(wrong)
+    ]
+    kinds += [("blank", submissions.release(assignment))] * blank
+    kinds += [
+        ("hostile", endless_loop(assignment) if i % 2 == 0 else big_print(assignment)) for i in range(hostile)
+    ]
+    random.Random(assignment).shuffle(kinds)  # hostile ones neither all first nor all last
+    return kinds
+
+
+def mostly_broken_class(assignment: str, n: int) -> list[tuple[str, nbformat.NotebookNode]]:
+    """The older class: the reference, the blank release, then one mistake after another."""
+    kinds = [("correct", submissions.completed(assignment)), ("blank", submissions.release(assignment))]
     for spec in specs_for(assignment):
-        kinds += [submissions.with_mistake(assignment, spec.name, m) for m in CATALOG.get(spec.name, [])[:2]]
+        kinds += [
+            ("mistake", submissions.with_mistake(assignment, spec.name, m))
+            for m in CATALOG.get(spec.name, [])[:2]
+        ]
     return [kinds[i % len(kinds)] for i in range(n)]
 
 
-def endless_loop() -> tuple[str, object]:
-    """assign_5b with an ``rnn_cell_backward`` that never returns (its self-check and its
-    grade cell call it; the verify runs it once more)."""
-    nb = submissions.completed("assign_5b")
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "rnn_cell_backward":
-            head, rest = cell.source.split("\n", 1)
-            cell.source = f"{head}\n    while True:\n        pass\n{rest}"
-    return "assign_5b", nb
-
-
-def grade(course: Path, assignment: str, workers: int, *extra: str) -> tuple[float, list[dict], list[float]]:
+def grade(
+    course: Path, assignment: str, workers: int, *extra: str
+) -> tuple[float, dict[str, dict], list[float]]:
     """Wall seconds of the whole ``grade`` command, each student's result, and when each
     student was done (the times their state files were written, sorted)."""
     cmd = [sys.executable, "-m", "autograder", "grade", assignment, "--course", str(course)]
@@ -65,74 +138,150 @@ def grade(course: Path, assignment: str, workers: int, *extra: str) -> tuple[flo
     subprocess.run([*cmd, "--workers", str(workers), *extra], check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     states = sorted((course / "grading" / assignment).glob("*.json"), key=lambda p: p.stat().st_mtime)
-    return wall, [json.loads(p.read_text()) for p in states], [p.stat().st_mtime for p in states]
+    return wall, {p.stem: json.loads(p.read_text()) for p in states}, [p.stat().st_mtime for p in states]
 
 
-def plain_nbgrader(course: Path, assignment: str) -> float:
-    """Wall seconds of plain, serial ``nbgrader autograde`` of the whole class."""
-    hidden_vectors_file(assignment)  # its kernels read the hidden cases from this cache
-    start = time.perf_counter()
+def plain_nbgrader(course: Path, assignment: str) -> tuple[float, dict[str, float]]:
+    """Wall seconds of plain, serial ``nbgrader autograde`` of the whole class, and each
+    student's seconds (from when their autograded notebook was written: one at a time)."""
+    try:  # before the hidden cases left the kernel, its kernels read them from this cache
+        from autograder.expected import hidden_vectors_file
+    except ImportError:
+        pass
+    else:
+        hidden_vectors_file(assignment)
+    start, began = time.perf_counter(), time.time()
     run = nbgrader(course, "autograde", assignment, "--force", timeout=7200)
     if run.returncode != 0:
         raise SystemExit(f"nbgrader autograde failed:\n{run.stderr[-2000:]}")
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    written = (course / "autograded").glob(f"*/{assignment}/*.ipynb")
+    done = sorted((p.stat().st_mtime, p.parts[-3]) for p in written)
+    ends = [began] + [t for t, _ in done]
+    return wall, {student: ends[i + 1] - ends[i] for i, (_, student) in enumerate(done)}
+
+
+def floor(assignment: str, repeats: int = 3) -> tuple[float, float]:
+    """Median seconds of (a sandboxed grading kernel started and stopped; the same plus
+    the completed notebook run once, figure cells skipped), as ``grade`` starts it."""
+    from nbclient import NotebookClient
+
+    from autograder.notebook import skipped_when_grading
+    from autograder.sandbox import KernelSandbox, sandboxed_kernel_manager, student_library
+
+    nb = submissions.completed(assignment)
+    skip = skipped_when_grading(assignment)
+    nb.cells = [c for c in nb.cells if c.source not in skip]
+    os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader runs it: brief training
+    starts, runs = [], []
+    with tempfile.TemporaryDirectory(prefix="floor-") as tmp:
+        library, memory = student_library(Path(tmp) / "library"), 4096 * 1024**2
+        if "hidden" in inspect.signature(KernelSandbox).parameters:  # before aa6eeea's successors
+            from autograder.expected import hidden_vectors_file
+
+            kernel = KernelSandbox(library, hidden_vectors_file(assignment), memory, quiet=True)
+        else:
+            kernel = KernelSandbox(library, memory, quiet=True)  # no kernel banner
+        manager = sandboxed_kernel_manager(kernel)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            client = NotebookClient(nbformat.from_dict(nb), timeout=120, kernel_manager_class=manager)
+            with client.setup_kernel():
+                pass
+            starts.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            NotebookClient(
+                nbformat.from_dict(nb), timeout=120, kernel_manager_class=manager, allow_errors=True
+            ).execute()
+            runs.append(time.perf_counter() - start)
+    os.environ.pop("NBGRADER_EXECUTION", None)
+    return statistics.median(starts), statistics.median(runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--students", type=int, default=24)
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"grade's workers ({WORKERS})")
     parser.add_argument("--assignment", nargs="+", default=list(ASSIGNMENTS), choices=ASSIGNMENTS)
+    parser.add_argument("--class", dest="kind", choices=["realistic", "mostly-broken"], default="realistic")
+    parser.add_argument("--no-floor", action="store_true", help="skip measuring the floor")
     args = parser.parse_args()
     n, w = args.students, args.workers
-    projected = 0.0
+    make_class = realistic_class if args.kind == "realistic" else mostly_broken_class
+    projected = {}
     with tempfile.TemporaryDirectory(prefix="grade-bench-") as tmp:
         base = make_course(Path(tmp) / "base")
+        kinds: dict[str, dict[str, str]] = {}
         for assignment in args.assignment:
-            for i, nb in enumerate(synthetic_class(assignment, n)):
-                submit(base, f"student{i:03d}", assignment, nb)
-        print(f"{n} submissions per assignment, `grade --workers {w}` vs plain serial `nbgrader autograde`")
+            for i, (kind, nb) in enumerate(make_class(assignment, n)):
+                student = f"student{i:03d}"
+                kinds.setdefault(assignment, {})[student] = kind
+                submit(base, student, assignment, nb)
+        print(
+            f"{args.kind} class, {n} submissions per assignment, `grade --workers {w}` vs plain "
+            f"serial `nbgrader autograde`, {os.cpu_count()} cores"
+        )
         for assignment in args.assignment:
+            counts = {
+                k: list(kinds[assignment].values()).count(k)
+                for k in ("correct", "mistake", "blank", "hostile")
+            }
             plain_course, course = Path(tmp) / f"plain-{assignment}", Path(tmp) / f"grade-{assignment}"
             shutil.copytree(base, plain_course)
             shutil.copytree(base, course)
-            plain = plain_nbgrader(plain_course, assignment)
+            print(f"\n{assignment} ({', '.join(f'{v} {k}' for k, v in counts.items())}):")
+            print(f"  before plain nbgrader: {load()}")
+            plain, each = plain_nbgrader(plain_course, assignment)
+            print(f"  after plain, before grade: {load()}")
             wall, results, done = grade(course, assignment, w)
+            print(f"  after grade: {load()}")
             # steady state: one submission finished every `step` seconds; the rest is fixed
             step = (done[-1] - done[0]) / (len(done) - 1)
             fixed = max(0.0, wall - step * n)
-            projection = fixed + PROJECTED_STUDENTS * step
-            projected += projection
-            worker = sum(r["seconds"] for r in results) / n
-            phases = {k: sum(r["phases"].get(k, 0.0) for r in results) / n for k in results[0]["phases"]}
-            print(f"\n{assignment}:")
+            projected[assignment] = (plain, wall, fixed + PROJECTED_STUDENTS * step)
+            right = [r for s, r in results.items() if kinds[assignment][s] == "correct"]
+            right = right or list(results.values())  # a tiny class may have no correct one
+            phases = {
+                k: statistics.median(r["phases"].get(k, 0.0) for r in right) for k in right[0]["phases"]
+            }
+            statuses = sorted({f"{kinds[assignment][s]}:{r['status']}" for s, r in results.items()})
             print(f"  plain nbgrader autograde, serial: {plain:7.1f} s = {plain / n:5.2f} s per submission")
             print(f"  grade --workers {w}:               {wall:7.1f} s = {wall / n:5.2f} s per submission")
             print(
                 f"  grade is {plain / wall:.2f}x faster than plain nbgrader (and verifies, writes feedback)"
             )
+            print(f"  one submission done every {step:.2f} s; fixed costs {fixed:.0f} s")
             print(
-                f"  one submission done every {step:.2f} s; fixed costs {fixed:.0f} s; each worker spent "
-                f"{worker:.2f} s per submission ("
+                f"  one correct submission, medians over {len(right)} ({w} workers at once): "
+                f"{statistics.median(r['seconds'] for r in right):.2f} s = "
                 + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
-                + ")"
             )
-            print(f"  projected for {PROJECTED_STUDENTS} students: {projection / 60:.1f} min")
+            by_kind = {k: [t for s, t in each.items() if kinds[assignment][s] == k] for k in counts}
+            print(
+                "  plain nbgrader, seconds per submission, median (max): "
+                + ", ".join(f"{k} {statistics.median(v):.2f} ({max(v):.1f})" for k, v in by_kind.items() if v)
+            )
+            print(f"  statuses: {', '.join(statuses)}")
+            print(f"  projected for {PROJECTED_STUDENTS} students: {projected[assignment][2] / 60:.1f} min")
         if len(args.assignment) > 1:
             both = f"{PROJECTED_STUDENTS} students x {len(args.assignment)} assignments"
-            print(f"\n{both}: {projected / 60:.1f} min")
-        assignment, nb = endless_loop()
-        course = Path(tmp) / "endless"
-        make_course(course)
-        submit(course, "endless", assignment, nb)
-        wall, (result,), _ = grade(course, assignment, 1)
-        stopped = [c["function"] for c in result["cells"].values() if "ran longer" in c["problem"]]
-        print(
-            f"\nA submission whose rnn_cell_backward never returns: graded in {result['seconds']:.1f} s "
-            f"(status {result['status']}; the verify stopped {', '.join(stopped) or 'nothing'})"
-        )
+            total_plain = sum(p for p, _, _ in projected.values())
+            total_grade = sum(g for _, g, _ in projected.values())
+            print(
+                f"\n{both}: {sum(x for _, _, x in projected.values()) / 60:.1f} min "
+                f"(grade {total_plain / total_grade:.2f}x faster than plain nbgrader on both)"
+            )
+        if not args.no_floor:
+            print(f"\nThe floor, one at a time, median of 3 (before: {load()}):")
+            for assignment in args.assignment:
+                start, run = floor(assignment)
+                print(
+                    f"  {assignment}: sandboxed kernel started and stopped {start:.2f} s; "
+                    f"started, completed notebook run once, stopped {run:.2f} s"
+                )
+            print(f"  (after: {load()})")
 
 
 if __name__ == "__main__":
