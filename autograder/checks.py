@@ -107,7 +107,11 @@ def evaluate(name: str, fn: Callable[..., Any]) -> Outcome:
     spec = SPECS[name]
     if not callable(fn):
         return Outcome(name, False, 0, [f"{name} is not a function (got {type(fn).__name__})."])
-    plan, arrays, expected = load_vectors(spec)
+    return judged(spec, fn, *load_vectors(spec))
+
+
+def judged(spec: Spec, fn: Callable[..., Any], plan: dict, arrays: Arrays, expected: Arrays) -> Outcome:
+    """``fn`` run in this process on ``plan`` (helpers replayed from its records), judged."""
     with quiet():
         run = Run(*run_plan(fn, plan, arrays))
     return verdict(spec, plan, run, expected)

@@ -28,13 +28,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Fail closed: no submission runs unless bubblewrap works (see grade.require_sandbox)."""
     if config.getoption("submission", default=None):
-        from autograder.sandbox import backend
+        from autograder.sandbox import REFUSAL, backend
 
         if backend() != "bubblewrap":
-            raise pytest.UsageError(
-                "Refusing to run student code: bubblewrap is not working here. Install it "
-                "(`apt-get install bubblewrap`) or enable unprivileged user namespaces."
-            )
+            raise pytest.UsageError(REFUSAL)
 
 
 def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:

@@ -51,7 +51,7 @@ from autograder.notebook import NotebookError
 from autograder.paths import ASSIGNMENTS
 from autograder.repair import repair
 from autograder.report import print_summary, students_of, write_reports
-from autograder.sandbox import KernelSandbox, Limits, backend, student_library
+from autograder.sandbox import REFUSAL, KernelSandbox, Limits, backend, student_library
 from autograder.untrusted import ID_RULE, id_problem, printable, student_option
 from autograder.verify import hidden_tasks, kernel_claims, record, verify_notebook
 
@@ -200,12 +200,7 @@ def state_file(course: Path, assignment: str, student: str) -> Path:
 def require_sandbox(unsafe: bool) -> None:
     """Fail closed: no student code runs without bubblewrap unless asked for in so many words."""
     if backend() != "bubblewrap" and not unsafe:
-        raise SystemExit(
-            "Refusing to run student code: bubblewrap is not working here, so a submission could read "
-            "solutions/ and rewrite the gradebook. Install it (`apt-get install bubblewrap`) or enable "
-            "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1); "
-            "--unsafe-no-sandbox grades anyway and says so in the reports."
-        )
+        raise SystemExit(REFUSAL + " --unsafe-no-sandbox grades anyway and says so in the reports.")
 
 
 def sandbox_label(unsafe: bool) -> str:

@@ -94,16 +94,12 @@ def hidden_outcome(name: str, fn: object) -> Outcome:
     """The verdict of the hidden cases on ``fn``, run in this process, its helpers replayed
     from the records here. For trusted code only (the course's own tests of its mistakes
     and variants): a student's function reaches the hidden cases through ``verify_notebook``."""
-    from autograder.checks import quiet
-    from autograder.judge import Run
-    from autograder.runner import run_plan
+    from autograder.checks import judged
 
-    spec, plan, arrays, expected = next(e for e in hidden_suite(SPECS[name].assignment) if e[0].name == name)
     if not callable(fn):
         return Outcome(name, False, 0, [f"{name} is not a function"])
-    with quiet():
-        run = Run(*run_plan(fn, plan, arrays))
-    return verdict(spec, plan, run, expected)
+    spec, plan, arrays, expected = next(e for e in hidden_suite(SPECS[name].assignment) if e[0].name == name)
+    return judged(spec, fn, plan, arrays, expected)
 
 
 def verify_notebook(

@@ -15,11 +15,9 @@ import numpy as np
 import pytest
 
 from autograder import expected
-from autograder.checks import split_vectors, verdict
-from autograder.judge import Run
+from autograder.checks import judged, split_vectors
 from autograder.mistakes import CATALOG
 from autograder.reference import mutant, reference
-from autograder.runner import run_plan
 from autograder.specs import specs_for
 
 A = "assign_5a"
@@ -60,8 +58,8 @@ def test_under_another_salt_the_reference_passes_and_every_mistake_fails(salted)
     for spec in specs_for(A):
         plan, arrays, want = split_vectors(spec, salted)
         fn = getattr(reference(A), spec.name)
-        assert verdict(spec, plan, Run(*run_plan(fn, plan, arrays)), want).passed, spec.name
+        assert judged(spec, fn, plan, arrays, want).passed, spec.name
         for mistake in CATALOG.get(spec.name, []):
             bad = getattr(mutant(A, spec.name, mistake.forms[0]), spec.name)
-            outcome = verdict(spec, plan, Run(*run_plan(bad, plan, arrays)), want)
+            outcome = judged(spec, bad, plan, arrays, want)
             assert not outcome.passed, (spec.name, mistake.name)
