@@ -141,7 +141,7 @@ def check(
     ``hidden=True`` (in a grade cell) says where the hidden tests run: outside this kernel.
     ``points`` (in a grade cell): return the points the public cases give, which the cell
     displays and nbgrader reads as its (partial) score; a function partly right prints what
-    is wrong instead of raising. This is the kernel's claim only: the trusted verify's
+    is wrong instead of raising (except under nbgrader's Validate). This is the kernel's claim only: the trusted verify's
     score on the hidden cases is the one that counts.
     """
     if name not in SPECS:
@@ -151,7 +151,10 @@ def check(
         return None
     outcome = evaluate(name, fn)
     earned = score(points, outcome.parts, outcome.passed) if points is not None else None
-    if not outcome.passed and not earned:
+    # nbgrader's Validate shows a failing cell's error, but of a partial score only that it
+    # is partial: there, a function partly right fails with its message, as before
+    validating = os.environ.get("NBGRADER_EXECUTION") == "validate"
+    if not outcome.passed and (not earned or validating):
         raise CheckFailed(outcome.message())
     if not outcome.passed:
         print(
