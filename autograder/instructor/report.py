@@ -169,9 +169,10 @@ def write_reports(
         scores = [hand.get(gid, r.cells.get(gid, {}).get("trusted", 0.0)) for gid, _ in cells.values()]
         manual = " ".join(fn for fn, (gid, _) in cells.items() if gid in hand)
         lateness = Lateness(**r.late)
-        final = sum(scores) - lateness.penalty
+        total = round(sum(scores), 2)  # shares are hundredths: no float residue in the total
+        final = round(total - lateness.penalty, 2)
         rows.append(
-            [r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status, manual]
+            [r.student, *(f"{x:g}" for x in scores), f"{total:g}", r.status, manual]
             + [lateness.late_by, f"{lateness.penalty:g}", f"{final:g}"]
             + [_partly_right(cells, r.cells, hand)]
         )

@@ -141,8 +141,8 @@ def check(
     ``hidden=True`` (in a grade cell) says where the hidden tests run: outside this kernel.
     ``points`` (in a grade cell): return the points the public cases give, which the cell
     displays and nbgrader reads as its (partial) score; a function partly right prints what
-    is wrong instead of raising (except under nbgrader's Validate). This is the kernel's claim only: the trusted verify's
-    score on the hidden cases is the one that counts.
+    is wrong instead of raising (except under nbgrader's Validate). This is the kernel's
+    claim only: the trusted verify's score on the hidden cases is the one that counts.
     """
     if name not in SPECS:
         raise CheckFailed(f"There is no check called {name!r}; do not edit the check cells.")
