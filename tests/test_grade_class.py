@@ -115,6 +115,22 @@ def test_feedback_shows_what_failed_never_hidden_tests(graded) -> None:
         assert re.search(r'<img (?=[^>]*\balt="The RNN unrolled)[^>]*\bsrc="data:image/png;base64,', html)
 
 
+def test_partial_credit_shows_in_grades_csv_and_feedback(graded) -> None:
+    """A function partly right: its share in the gradebook and grades.csv, which part earned
+    what in grades.csv's ``partly right`` column and in the feedback's first cell."""
+    course, _ = graded
+    with open(course / "reports" / A / "grades.csv", encoding="utf-8") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    by_part = (
+        "a_next (and cache[0:3]) 0/6, yt_pred 0/6, cache[3] (z) 2/2, cache[4] (r) 2/2, cache[5] (h_tilde) 4/4"
+    )
+    assert float(rows["gru_mistake"]["gru_cell_forward"]) == 8.0
+    assert rows["gru_mistake"]["partly right"] == f"gru_cell_forward: {by_part}"
+    assert rows["full"]["partly right"] == rows["blank"]["partly right"] == ""
+    html = (course / "feedback" / "gru_mistake" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert "points by part" in html and "partly right" in html and by_part in html
+
+
 def test_output_is_capped(graded) -> None:
     course, _ = graded
     autograded = course / "autograded" / "huge_output" / A / f"{A}.ipynb"

@@ -328,3 +328,27 @@ def test_a_partial_claim_is_only_a_claim(partial: bool, claim: float, recorded: 
     if flags:
         assert (flags[0].nbgrader_score, flags[0].trusted_score) == (recorded, trusted)
         assert f"scores {trusted:g} under the trusted verify" in flags[0].reason
+
+
+@pytest.mark.parametrize("partial", [True, False], ids=["partial", "all-or-nothing"])
+def test_the_feedback_says_which_part_earned_what(partial: bool) -> None:
+    """The feedback's first cell: the function's share and each part's points, or, under
+    all or nothing, 0 and why; the message says what is already right either way."""
+    from autograder.instructor.nbgrader_run import trusted_summary_cell
+
+    edits, _, _ = ONE_PART_BUGS["rnn_cell_backward"]
+    r = hidden_result(
+        "rnn_cell_backward", mutant("assign_5b", "rnn_cell_backward", edits).rnn_cell_backward, partial
+    )
+    text = trusted_summary_cell([r]).source
+    if partial:
+        by_part = ", ".join(f"gradients[&#x27;{k}&#x27;] 3/3" for k in ("dxt", "da_prev", "dWax", "dWaa"))
+        assert (
+            f"| `rnn_cell_backward` | 12 / 15 | partly right | {by_part}, gradients[&#x27;dba&#x27;] 0/3 |"
+            in text
+        )
+        assert "earns the share of its points of each output" in text
+    else:
+        assert "| `rnn_cell_backward` | 0 / 15 | failed |  |" in text
+        assert "only when all of it is right" in text
+    assert "Already right: gradients[&#x27;dxt&#x27;]" in text

@@ -156,7 +156,7 @@ def trusted_summary_cell(
             "A function that is partly right earns the share of its points of each output "
             "(or test case) it gets right in every hidden test case; one that cannot run earns 0.",
         ]
-    elif any(not r.outcome.passed and r.parts_text() for r in results):
+    elif any(r.outcome.earned() for r in results):
         lines += ["", "This course gives a function its points only when all of it is right."]
     failing = [r for r in results if not r.outcome.passed]
     if failing:

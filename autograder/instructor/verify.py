@@ -79,8 +79,9 @@ class CellResult:
         ]
 
     def parts_text(self) -> str:
-        """Which part earned what, in a line: "gradients['dx'] 3/3, ..., gradients['dba'] 0/3"."""
-        if self.outcome.passed or len(self.outcome.parts) < 2:
+        """Which part earned what, in a line: "gradients['dx'] 3/3, ..., gradients['dba'] 0/3";
+        empty unless the function is partly right and the course gives partial credit."""
+        if not self.partial or not self.outcome.earned():
             return ""
         return ", ".join(
             f"{name} {points_text(s if earned else 0)}/{points_text(s)}" for name, s, earned in self.shares()
