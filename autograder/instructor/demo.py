@@ -23,7 +23,7 @@ from autograder.student.specs import ASSIGNMENTS
 
 TAMPER = (
     "# Student cell: replace the checks with one that always passes.\n"
-    "def check(name, fn, hidden=False):\n"
+    "def check(name, fn, hidden=False, points=None):\n"
     "    print('OK - all checks passed')\n"
 )
 
