@@ -26,7 +26,7 @@ def parts_named_wrong(spec: Spec, outcome: Outcome) -> set[str] | None:
         assert found, f"a problem not about one case: {problem!r}"
         label, text = found["label"], found["text"]
         if spec.shared_by_case:
-            named.add(label)
+            named.add(f"case '{label}'")
             continue
         if text.startswith(("your function", "your sample")):
             return None
@@ -47,3 +47,19 @@ def check_parts_follow_messages(spec: Spec, outcome: Outcome) -> None:
         assert lost == named, (
             f"{spec.name}: lost {sorted(lost)}, told wrong {sorted(named)}\n{outcome.message()}"
         )
+
+
+_PART = re.compile(r"(?P<name>.+?) (?P<earned>\d+(?:\.\d+)?)/(?P<share>\d+(?:\.\d+)?)(?:, |$)")
+_SHARE = re.compile(r"(?P<name>.+?): (?P<share>\d+(?:\.\d+)?)(?:, |$)")
+
+
+def read_parts(text: str) -> dict[str, tuple[float, float]]:
+    """``"a 5/5, yt_pred 0/5"`` (feedback, grades.csv) -> {part: (earned, share)}, as numbers."""
+    found = {m["name"]: (float(m["earned"]), float(m["share"])) for m in _PART.finditer(text)}
+    assert ", ".join(f"{n} {e:g}/{s:g}" for n, (e, s) in found.items()) == text, f"not read whole: {text!r}"
+    return found
+
+
+def read_shares(text: str) -> dict[str, float]:
+    """``"a: 5, yt_pred: 5"`` (README's Points table) -> {part: share}, as numbers."""
+    return {m["name"]: float(m["share"]) for m in _SHARE.finditer(text)}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from partial import check_parts_follow_messages
+from partial import check_parts_follow_messages, read_parts, read_shares
 
 from autograder.instructor import submissions
 from autograder.instructor.course import course_config
@@ -79,14 +79,14 @@ ONE_PART_BUGS: dict[str, tuple[tuple[tuple[str, str], ...], set[str], Fraction]]
     # split by case: the names cycling a -> b -> c still come out right
     "sample": (
         catalogued("sample", "hidden state not carried"),
-        {"vocabulary of 7, 2000 draws", "max_length=4 with a rare newline"},
+        {"case 'vocabulary of 7, 2000 draws'", "case 'max_length=4 with a rare newline'"},
         Fraction(333, 100),
     ),
     "optimize": (catalogued("optimize", "first hidden state returned"), {"a_last"}, 9),
     # split by case: names cut to four letters change the first case only
     "model": (
         (("name = names[j % len(names)]", "name = names[j % len(names)][:4]"),),
-        {"6 names, 90 iterations"},
+        {"case '6 names, 90 iterations'"},
         Fraction(5, 2),
     ),
 }
@@ -177,8 +177,9 @@ def test_the_readme_points_table_shows_each_split(function: str) -> None:
         assert f"equal shares of its {n} hidden cases" in cells[3], row
         return
     dealt = shares(points(function), [p.weight for p in spec.output_parts()])
-    for part, share in zip(spec.output_parts(), dealt, strict=True):
-        assert f"{part.name}: {float(share):g}" in cells[3], f"{part.name} {float(share):g} not in {row}"
+    assert read_shares(cells[3]) == {
+        p.name: float(s) for p, s in zip(spec.output_parts(), dealt, strict=True)
+    }
 
 
 @pytest.mark.parametrize("function", sorted(ONE_PART_BUGS))
@@ -199,9 +200,10 @@ def test_a_bug_in_one_part_loses_only_its_share(function: str) -> None:
     # the same verdict under the course's all-or-nothing policy
     assert dataclasses.replace(result, partial=False).score == 0.0
     # which part earned what, as the feedback and grades.csv show it
-    text = result.parts_text()
-    for name, share, earned in result.shares():
-        assert f"{name} {float(share if earned else 0):g}/{float(share):g}" in text
+    assert read_parts(result.parts_text()) == {
+        name: (float(share if earned else 0), float(share)) for name, share, earned in result.shares()
+    }
+    assert sum(share for _, share, _ in result.shares()) == result.max_points
 
 
 @pytest.mark.parametrize("function", sorted(ONE_PART_BUGS))
@@ -341,14 +343,15 @@ def test_the_feedback_says_which_part_earned_what(partial: bool) -> None:
         "rnn_cell_backward", mutant("assign_5b", "rnn_cell_backward", edits).rnn_cell_backward, partial
     )
     text = trusted_summary_cell([r]).source
+    row = next(line for line in text.splitlines() if line.startswith("| `rnn_cell_backward` |"))
+    _, _, scored, mark, by_part, _ = (c.strip() for c in row.split("|"))
+    earned, maximum = (float(x) for x in scored.split(" / "))
     if partial:
-        by_part = ", ".join(f"gradients[&#x27;{k}&#x27;] 3/3" for k in ("dxt", "da_prev", "dWax", "dWaa"))
-        assert (
-            f"| `rnn_cell_backward` | 12 / 15 | partly right | {by_part}, gradients[&#x27;dba&#x27;] 0/3 |"
-            in text
-        )
+        assert (earned, maximum, mark) == (12.0, 15.0, "partly right")
+        right = {f"gradients[&#x27;{k}&#x27;]": (3.0, 3.0) for k in ("dxt", "da_prev", "dWax", "dWaa")}
+        assert read_parts(by_part) == {**right, "gradients[&#x27;dba&#x27;]": (0.0, 3.0)}
         assert "earns the share of its points of each output" in text
     else:
-        assert "| `rnn_cell_backward` | 0 / 15 | failed |  |" in text
+        assert (earned, maximum, mark, by_part) == (0.0, 15.0, "failed", "")
         assert "only when all of it is right" in text
     assert "Already right: gradients[&#x27;dxt&#x27;]" in text

@@ -223,7 +223,7 @@ def _parts(
     as clip's extra keys in the public case) is left out of the split."""
     not_run = any(str(e).startswith(NOT_RUN) for e in run.errors.values())
     if spec.shared_by_case:
-        return [Earned(label, 1, not not_run and label not in failed) for label in labels]
+        return [Earned(f"case '{label}'", 1, not not_run and label not in failed) for label in labels]
     return [
         Earned(p.name, p.weight, not not_run and not set(p.paths) & wrong)
         for p in spec.output_parts()
