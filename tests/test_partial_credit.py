@@ -158,7 +158,12 @@ def test_a_spec_split_must_cover_every_output_once() -> None:
 
 
 def test_every_graded_function_has_a_one_part_bug() -> None:
-    assert set(ONE_PART_BUGS) == set(SPECS)
+    missing = sorted(set(SPECS) - set(ONE_PART_BUGS))
+    assert not missing, (
+        f"add to ONE_PART_BUGS a bug of {missing} that breaks one part of its split (an edit of "
+        "the reference, the parts it loses, the points it keeps), so the split is proven"
+    )
+    assert set(ONE_PART_BUGS) <= set(SPECS)
 
 
 @pytest.mark.parametrize("function", sorted(SPECS))
