@@ -360,3 +360,33 @@ def test_the_feedback_says_which_part_earned_what(partial: bool) -> None:
         assert (earned, maximum, mark, by_part) == (0.0, 15.0, "failed", "")
         assert "only when all of it is right" in text
     assert "Already right: gradients[&#x27;dxt&#x27;]" in text
+
+
+@pytest.mark.xdist_group("partial_all_or_nothing")
+def test_plain_autograde_keeps_all_or_nothing_when_the_course_says_so(tmp_path: Path, run_nbgrader) -> None:
+    """``c.PartialCredit.enabled = False`` in the course's nbgrader_config.py: plain
+    ``nbgrader autograde`` (its TrustedVerify step) gives each one-part bug 0, the right
+    functions their points, and flags nothing: the grade cells' partial claims count as 0."""
+    from nbgrader.api import Gradebook
+
+    from autograder.instructor.course import db_url, make_course, submit
+
+    a = ASSIGNMENTS[0]
+    root = make_course(tmp_path / "course", (a,))
+    with open(root / "nbgrader_config.py", "a", encoding="utf-8") as f:
+        f.write("\nc.PartialCredit.enabled = False\n")
+    nb = one_part_bugs_notebook(a)
+    nb = submissions.replace_function(nb, "rnn_forward", reference_source(a, "rnn_forward"))
+    submit(root, "s1", a, nb)
+    run_nbgrader(root, "autograde", a)
+    with Gradebook(db_url(root)) as gb:
+        got = {fn: gb.find_grade(gid, a, a, "s1").score for fn, (gid, _) in grade_cells(a).items()}
+    assert got == {fn: 0.0 if fn != "rnn_forward" else pts for fn, (_, pts) in grade_cells(a).items()}
+    flagged = (root / f"flags_{a}.csv").read_text(encoding="utf-8")  # written by TrustedVerify
+    assert "s1" not in flagged, flagged
+
+
+def reference_source(assignment: str, function: str) -> str:
+    """The reference's cell of ``function``, as a completed notebook holds it."""
+    full = submissions.completed(assignment)
+    return next(c.source for c in full.cells if c.metadata.get("nbgrader", {}).get("grade_id") == function)
