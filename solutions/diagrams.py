@@ -124,6 +124,9 @@ def unrolled_backward() -> str:
     return _svg(720, 280, body, "Backpropagation through time over three steps")
 
 
+DXT_NOTE = "dxt: the xt rows of the gradients of both stacks, [r*a_prev; xt] and [a_prev; xt]"
+
+
 def gru_cell_backward_paths() -> str:
     """The gradient of one GRU cell flowing right to left: da_next enters the
     interpolation; the paths to a_prev (direct, through the candidate and the reset
@@ -159,7 +162,7 @@ def gru_cell_backward_paths() -> str:
         _text(110, 96, "+", 18),
         _arrow(96, 90, 20, 90),
         _text(50, 78, "da_prev", 14),
-        _text(360, 332, "dxt: the xt rows of the gradients of both stacks, [r*a_prev; xt] and [a_prev; xt]", 13, MUTED),
+        _text(360, 332, DXT_NOTE, 13, MUTED),
     ]
     return _svg(720, 344, body, "Backward through one GRU cell: the paths into da_prev")
 
