@@ -215,6 +215,7 @@ def test_a_catalogued_mistake_gets_its_hint(lab: Lab) -> None:
 def test_blank_assign_5c_stops_at_its_first_function(lab: Lab) -> None:
     seen = run_all(lab, "blank_5c.ipynb", submissions.release("assign_5c"), "assign_5c_blank.png")
     assert seen["formulas"] > 20  # the derivation, shapes under each equation, is rendered
+    assert unrolled_figure_width(seen, "Backward through one GRU cell") == 720
     failed = [o for o in seen["outputs"] if "not right yet" in o]
     assert len(failed) == 1 and failed[0].startswith("gru_cell_backward is not right yet."), seen["outputs"]
 
