@@ -3,9 +3,10 @@
 One class per assignment hands in the completed reference (full marks), the
 untouched release (zero), one submission per graded function with that
 function's first catalogued mistake (loses exactly that grade cell), and, for
-k = 0..5, one submission with mistake number k of every function that has one
-(each grade cell tests its own function with the course's helpers injected, so
-every buggy function scores zero and every other one full marks). Expected
+each k below the longest catalogue's length, one submission with mistake number k
+of every function that has one (each grade cell tests its own function with the
+course's helpers injected, so every buggy function scores zero and every other one
+full marks). Expected
 points come from the grade cells' metadata (``autograder.instructor.verify.grade_cells``);
 scores are read back through ``nbgrader.api.Gradebook``.
 """
@@ -35,7 +36,7 @@ from autograder.instructor.verify import CellResult, grade_cells, hidden_outcome
 from autograder.student.specs import ASSIGNMENTS, SPECS
 
 Runner = Callable[..., subprocess.CompletedProcess]
-COMBINED = range(6)
+COMBINED = range(max(len(mistakes) for mistakes in CATALOG.values()))  # k of the longest catalogue
 
 
 @dataclass(frozen=True)

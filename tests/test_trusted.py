@@ -1,7 +1,7 @@
 """Every catalogued mistake loses points under the trusted verify, and is named.
 
-For k = 0..5 and each assignment, one submission holds mistake number k of every
-function that has one (the other functions are the reference). The trusted
+For each k below the longest catalogue's length and each assignment, one submission
+holds mistake number k of every function that has one (the other functions are the reference). The trusted
 verify runs each function alone in the sandbox with the course's helpers
 injected, so each buggy function must lose points, exactly the shares of the parts
 its message says are wrong (partial credit; 0 under all or nothing), with a message
@@ -23,7 +23,7 @@ from autograder.instructor.mistakes import CATALOG, Mistake
 from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
 from autograder.student.specs import ASSIGNMENTS, SPECS
 
-COMBINED = range(6)
+COMBINED = range(max(len(mistakes) for mistakes in CATALOG.values()))  # k of the longest catalogue
 
 
 def buggy(assignment: str, k: int) -> dict[str, Mistake]:
@@ -50,7 +50,6 @@ def test_every_mistake_is_covered() -> None:
     }
     catalogued = {(f, m.name) for a in ASSIGNMENTS for f in grade_cells(a) for m in CATALOG.get(f, [])}
     assert covered == catalogued
-    assert max(len(v) for v in CATALOG.values()) <= len(COMBINED)
 
 
 @pytest.mark.parametrize(("assignment", "k"), CASES)
