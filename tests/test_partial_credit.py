@@ -89,6 +89,16 @@ ONE_PART_BUGS: dict[str, tuple[tuple[tuple[str, str], ...], set[str], Fraction]]
         {"case '6 names, 90 iterations'"},
         Fraction(5, 2),
     ),
+    "gru_cell_backward": (
+        catalogued("gru_cell_backward", "dWh uses [a_prev; xt] instead of [r * a_prev; xt]"),
+        {"gradients['dWh']"},
+        Fraction(35, 2),
+    ),
+    "gru_backward": (
+        catalogued("gru_backward", "dx stored at the mirrored step"),
+        {"gradients['dx']"},
+        Fraction(35, 4),
+    ),
 }
 
 
