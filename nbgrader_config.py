@@ -8,14 +8,14 @@ c.CourseDirectory.release_directory = "notebooks"
 
 # Grading runs headless: a runaway cell must not hold the batch, and a cell whose
 # output never arrives fails instead of passing (nbgrader issue #427).
-from autograder.limits import CELL_SECONDS  # noqa: E402 (the same limit everywhere)
+from autograder.instructor.limits import CELL_SECONDS  # noqa: E402 (the same limit everywhere)
 
 c.ExecutePreprocessor.timeout = CELL_SECONDS
 # Every kernel nbgrader starts for this course (autograde, formgrader's Autograde button,
 # validate) runs in the course's bubblewrap sandbox: it sees the student side of the
 # package and its own scratch space, not solutions/, the gradebook, other submissions,
 # HOME or the network. Without a working bubblewrap it refuses, saying why and what to do.
-c.Execute.kernel_manager_class = "autograder.sandbox.CourseKernelManager"
+c.Execute.kernel_manager_class = "autograder.instructor.sandbox.CourseKernelManager"
 c.Execute.timeout = CELL_SECONDS
 c.Execute.raise_on_iopub_timeout = True
 # Deleted grade cells: `python -m autograder grade` restores them from the release.
@@ -25,24 +25,26 @@ c.Execute.raise_on_iopub_timeout = True
 # then characters (one endless line gets through a line limit).
 c.LimitOutput.max_lines = 200
 c.Autograde.autograde_preprocessors = [
-    "autograder.preprocessors.ExecuteGraded",  # nbgrader's Execute, figures skipped
+    "autograder.instructor.preprocessors.ExecuteGraded",  # nbgrader's Execute, figures skipped
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.preprocessors.CapOutputSize",
+    "autograder.instructor.preprocessors.CapOutputSize",
     "nbgrader.preprocessors.SaveAutoGrades",  # the kernel's claims, then the truth:
-    "autograder.preprocessors.TrustedVerify",  # the trusted verify's scores replace them
+    "autograder.instructor.preprocessors.TrustedVerify",  # the trusted verify's scores replace them
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Feedback shows what a student's cells displayed: sanitized, so no script or event
 # handler a student wrote runs in the browser of whoever opens it.
 c.HTMLExporter.sanitize_html = True
-c.GenerateFeedback.exporter_class = "autograder.preprocessors.FeedbackExporter"  # templates compiled once
-# Feedback must never show hidden-test source (see autograder/preprocessors.py).
+c.GenerateFeedback.exporter_class = (
+    "autograder.instructor.preprocessors.FeedbackExporter"  # templates compiled once
+)
+# Feedback must never show hidden-test source (see autograder/instructor/preprocessors.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.preprocessors.HideHiddenTests",
+    "autograder.instructor.preprocessors.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
@@ -59,6 +61,6 @@ c.FileNameCollectorPlugin.named_regexp = (
 # Late submissions. Due dates and extensions live in the gradebook, where nbgrader keeps
 # them (README: "Due dates"). The penalty: this plugin, on the trusted score, per notebook.
 # nbgrader's own is "nbgrader.plugins.LateSubmissionPlugin" (penalty_method "none"/"zero").
-c.AssignLatePenalties.plugin_class = "autograder.late.PerDayPenalty"
+c.AssignLatePenalties.plugin_class = "autograder.instructor.late.PerDayPenalty"
 c.PerDayPenalty.percent_per_day = 10.0  # of the score, per started day late
 c.PerDayPenalty.grace_minutes = 0

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.certs import DAYS as CERT_DAYS
-from autograder.certs import ENV as TLS_ENV
-from autograder.limits import CELL_SECONDS, FUNCTION_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, WORKERS
-from autograder.paths import ASSIGNMENTS
+from autograder.instructor.certs import DAYS as CERT_DAYS
+from autograder.instructor.certs import ENV as TLS_ENV
+from autograder.instructor.limits import CELL_SECONDS, FUNCTION_SECONDS, MEMORY_MB, NOTEBOOK_SECONDS, WORKERS
+from autograder.student.specs import ASSIGNMENTS
 
 DB_HELP = (
     "the course gradebook, any SQLAlchemy URL, e.g. postgresql://user:password@host/grades "
@@ -143,16 +143,16 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from autograder.demo import run_demo
+        from autograder.instructor.demo import run_demo
 
         return run_demo(args.out, args.db_url)
     if args.command == "verify":
-        from autograder.report import verify_course
+        from autograder.instructor.report import verify_course
 
         return verify_course(args.course.resolve(), args.assignment, args.student, args.db_url)
     if args.command == "grade":
-        from autograder.grade import Options
-        from autograder.grade import main as grade_main
+        from autograder.instructor.grade import Options
+        from autograder.instructor.grade import main as grade_main
 
         opts = Options(
             workers=args.workers,
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             insecure=args.insecure,
         )
         if opts.scheduler:
-            from autograder.cluster import ClusterError, cluster_security
+            from autograder.instructor.cluster import ClusterError, cluster_security
 
             try:  # refused here, before anything is computed or graded
                 cluster_security(opts)
@@ -177,27 +177,27 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
         return grade_main(args.course, args.assignment, opts, args.student, args.zip)
     if args.command == "export":
-        from autograder.export import main as export_main
+        from autograder.instructor.export import main as export_main
 
         assignments = args.assignment or list(ASSIGNMENTS)
         return export_main(args.course.resolve(), args.out, assignments, args.canvas, args.db_url)
     if args.command == "extend":
-        from autograder.late import main_extend
+        from autograder.instructor.late import main_extend
 
         return main_extend(
             args.course.resolve(), args.assignment, args.student, args.days, args.hours, args.db_url
         )
     if args.command == "release":
-        from autograder.release import main as release_main
+        from autograder.instructor.release import main as release_main
 
         return release_main(args.out)
     if args.command == "certs":
-        from autograder.certs import default_dir
-        from autograder.certs import main as certs_main
+        from autograder.instructor.certs import default_dir
+        from autograder.instructor.certs import main as certs_main
 
         return certs_main(args.out or default_dir(), args.days, args.force)
     if args.command == "vectors":
-        from autograder.vectors import write_vectors
+        from autograder.instructor.vectors import write_vectors
 
         for assignment in ASSIGNMENTS:
             print(f"wrote {write_vectors(assignment)}")

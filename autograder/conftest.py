@@ -26,9 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Fail closed: no submission runs unless bubblewrap works (see grade.require_sandbox)."""
+    """Fail closed: no submission runs unless bubblewrap works (see sandbox.require_sandbox)."""
     if config.getoption("submission", default=None):
-        from autograder.sandbox import REFUSAL, backend
+        from autograder.instructor.sandbox import REFUSAL, backend
 
         if backend() != "bubblewrap":
             raise pytest.UsageError(REFUSAL)
@@ -44,7 +44,7 @@ def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "graded" not in metafunc.fixturenames:
         return
-    from autograder.verify import grade_cells, infer_assignment
+    from autograder.instructor.verify import grade_cells, infer_assignment
 
     params, ids = [], []
     for path in metafunc.config.getoption("submission"):

@@ -6,7 +6,7 @@ import functools
 
 import pytest
 
-from autograder.verify import CellResult, verify_notebook
+from autograder.instructor.verify import CellResult, verify_notebook
 
 
 @functools.cache

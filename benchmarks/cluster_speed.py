@@ -4,7 +4,7 @@ Grades one class of N ``assign_5a`` submissions (the reference, the blank releas
 catalogued mistakes, in turn) twice, each time in a fresh copy of the course: with
 ``grade --workers W`` and with ``grade --scheduler`` on a Dask cluster of W worker
 processes (one thread each) started on this machine, over mutual TLS with certificates
-made by ``autograder.certs`` as on a real cluster. Prints the figures
+made by ``autograder.instructor.certs`` as on a real cluster. Prints the figures
 docs/scaling.md extrapolates from:
 
     python benchmarks/cluster_speed.py [--students 40] [--workers 2]
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grade_speed import grade, synthetic_class
 
-from autograder.course import make_course, submit
+from autograder.instructor.course import make_course, submit
 
 A = "assign_5a"
 
@@ -34,7 +34,7 @@ def main() -> None:
     n, w = args.students, args.workers
     from distributed import LocalCluster, Security
 
-    from autograder.certs import files, make_certs
+    from autograder.instructor.certs import files, make_certs
 
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as tmp:
         base = make_course(Path(tmp) / "base")

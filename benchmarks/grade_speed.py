@@ -46,12 +46,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import submissions
-from autograder.course import make_course, nbgrader, submit
-from autograder.limits import WORKERS
-from autograder.mistakes import CATALOG
-from autograder.paths import ASSIGNMENTS
-from autograder.specs import specs_for
+from autograder.instructor import submissions
+from autograder.instructor.course import make_course, nbgrader, submit
+from autograder.instructor.limits import WORKERS
+from autograder.instructor.mistakes import CATALOG
+from autograder.student.specs import ASSIGNMENTS, specs_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (the correct variants)
 from tests.variants import VARIANTS  # noqa: E402
@@ -145,7 +144,7 @@ def plain_nbgrader(course: Path, assignment: str) -> tuple[float, dict[str, floa
     """Wall seconds of plain, serial ``nbgrader autograde`` of the whole class, and each
     student's seconds (from when their autograded notebook was written: one at a time)."""
     try:  # before the hidden cases left the kernel, its kernels read them from this cache
-        from autograder.expected import hidden_vectors_file
+        from autograder.instructor.expected import hidden_vectors_file
     except ImportError:
         pass
     else:
@@ -166,8 +165,8 @@ def floor(assignment: str, repeats: int = 3) -> tuple[float, float]:
     the completed notebook run once, figure cells skipped), as ``grade`` starts it."""
     from nbclient import NotebookClient
 
-    from autograder.notebook import skipped_when_grading
-    from autograder.sandbox import KernelSandbox, sandboxed_kernel_manager, student_library
+    from autograder.instructor.notebook import skipped_when_grading
+    from autograder.instructor.sandbox import KernelSandbox, sandboxed_kernel_manager, student_library
 
     nb = submissions.completed(assignment)
     skip = skipped_when_grading(assignment)
@@ -177,7 +176,7 @@ def floor(assignment: str, repeats: int = 3) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="floor-") as tmp:
         library, memory = student_library(Path(tmp) / "library"), 4096 * 1024**2
         if "hidden" in inspect.signature(KernelSandbox).parameters:  # before aa6eeea's successors
-            from autograder.expected import hidden_vectors_file
+            from autograder.instructor.expected import hidden_vectors_file
 
             kernel = KernelSandbox(library, hidden_vectors_file(assignment), memory, quiet=True)
         else:

@@ -26,11 +26,11 @@ from pathlib import Path
 import nbformat
 from test_tampering import TAMPERS, WRONG_SOURCE
 
-from autograder import submissions
-from autograder.course import make_course, submit
-from autograder.mistakes import CATALOG
-from autograder.paths import course_root
-from autograder.verify import grade_cells
+from autograder.instructor import submissions
+from autograder.instructor.course import make_course, submit
+from autograder.instructor.mistakes import CATALOG
+from autograder.instructor.verify import grade_cells
+from autograder.student.paths import course_root
 
 A = "assign_5a"
 POINTS = {fn: points for fn, (_, points) in grade_cells(A).items()}

@@ -13,14 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from autograder.reference import reference
-from autograder.specs import SPECS
+from autograder.instructor.reference import reference
+from autograder.student.specs import SPECS
 
 
 @dataclass(frozen=True)
 class Buggy:
     function: str
-    mistake: str  # the name of the catalogued mistake it makes (autograder/mistakes.py)
+    mistake: str  # the name of the catalogued mistake it makes (autograder/instructor/mistakes.py)
     label: str  # how it is written
     source: str
 

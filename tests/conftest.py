@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from adversarial import GradedClass, grade_adversarial_class
 
-from autograder.course import nbgrader
+from autograder.instructor.course import nbgrader
 
 NbgraderRunner = Callable[..., subprocess.CompletedProcess]
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder import submissions
-from autograder.mistakes import CATALOG
-from autograder.paths import ASSIGNMENTS, solution_notebook
+from autograder.instructor import submissions
+from autograder.instructor.mistakes import CATALOG
+from autograder.student.paths import solution_notebook
+from autograder.student.specs import ASSIGNMENTS
 
 
 def solution_lines(assignment: str) -> set[str]:

@@ -19,13 +19,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.checks import split_vectors, verdict
-from autograder.judge import Run
-from autograder.paths import ASSIGNMENTS
-from autograder.reference import reference
-from autograder.runner import decode, encode, run_plan
-from autograder.specs import SPECS, specs_for
-from autograder.vectors import build_vectors, drift
+from autograder.instructor.reference import reference
+from autograder.instructor.vectors import build_vectors, drift
+from autograder.student.checks import split_vectors, verdict
+from autograder.student.judge import Run
+from autograder.student.runner import decode, encode, run_plan
+from autograder.student.specs import ASSIGNMENTS, SPECS, specs_for
 
 NOISE = 1e-12
 # a decimal number that is not an integer: a float written as text

@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import submissions
-from autograder.verify import grade_cells, verify_notebook
+from autograder.instructor import submissions
+from autograder.instructor.verify import grade_cells, verify_notebook
 
 # Finds the replay records wherever they might be and decodes them without the runner.
 LOOKUP = """

@@ -30,12 +30,12 @@ from conftest import fresh_database
 from distributed import Client
 from nbgrader.api import Gradebook
 
-from autograder import submissions
-from autograder.certs import client_security
-from autograder.course import db_url, make_course, submit
-from autograder.grade import load_result
-from autograder.mistakes import CATALOG
-from autograder.verify import grade_cells
+from autograder.instructor import submissions
+from autograder.instructor.certs import client_security
+from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.grade import load_result
+from autograder.instructor.mistakes import CATALOG
+from autograder.instructor.verify import grade_cells
 
 pytestmark = pytest.mark.xdist_group("cluster")
 A = "assign_5a"
@@ -52,7 +52,7 @@ for nb in pathlib.Path(autograder.__file__).resolve().parents[1].glob("solutions
 """
 REWRITES_THE_PACKAGE = """
 import pathlib, autograder
-for module in pathlib.Path(autograder.__file__).parent.glob("*.py"):
+for module in pathlib.Path(autograder.__file__).parent.rglob("*.py"):
     try:
         module.write_text("owned")
     except OSError as e:

@@ -23,11 +23,11 @@ from adversarial import MARKER, GradedClass, pth_files, running_with, tree_hashe
 from nbgrader.api import Gradebook
 from solution_text import readable_text, solution_lines
 
-from autograder import cgroups
-from autograder.course import db_url
-from autograder.paths import course_root, solution_notebook
-from autograder.preprocessors import clean_feedback_html
-from autograder.verify import grade_cells
+from autograder.instructor import cgroups
+from autograder.instructor.course import db_url
+from autograder.instructor.preprocessors import clean_feedback_html
+from autograder.instructor.verify import grade_cells
+from autograder.student.paths import course_root, solution_notebook
 
 pytestmark = pytest.mark.xdist_group("adversarial")  # shares the graded class with test_grade_class
 
@@ -188,8 +188,8 @@ def test_grading_refuses_without_the_sandbox(tmp_path: Path) -> None:
 
 def verify_job_files(assignment: str) -> dict[str, bytes]:
     """Every file of the trusted verify's job folder (what its sandbox reads at /in)."""
-    from autograder.sandbox import _job_folder
-    from autograder.verify import hidden_tasks
+    from autograder.instructor.sandbox import _job_folder
+    from autograder.instructor.verify import hidden_tasks
 
     folder = _job_folder(hidden_tasks(assignment))
     return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
@@ -200,8 +200,8 @@ def test_plain_nbgrader_autograde_refuses_without_the_sandbox(
 ) -> None:
     """The course's nbgrader_config.py starts every kernel in the sandbox: with bubblewrap
     unavailable, plain `nbgrader autograde` runs no student code and says why and how to fix it."""
-    from autograder import submissions
-    from autograder.course import make_course, nbgrader, submit
+    from autograder.instructor import submissions
+    from autograder.instructor.course import make_course, nbgrader, submit
 
     course = make_course(tmp_path / "course")
     marker = tmp_path / "ran.txt"
@@ -219,7 +219,7 @@ def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_pat
     """Every file the kernel's sandbox is given (the student library, the data) and every
     file of a verify job holds none of the reference's distinctive lines, nor any edit
     string of the mistake catalogue."""
-    from autograder.sandbox import student_library
+    from autograder.instructor.sandbox import student_library
 
     lines = solution_lines(assignment)
     assert len(lines) > 10, "the probe needs real solution lines"
@@ -240,8 +240,8 @@ def hidden_answers(assignment: str) -> dict[str, bytes]:
     four distinct numbers, whose bytes any file of zeros or one-hot columns holds."""
     import numpy as np
 
-    from autograder.expected import hidden_suite
-    from autograder.runner import decode, flatten
+    from autograder.instructor.expected import hidden_suite
+    from autograder.student.runner import decode, flatten
 
     answers: dict[str, bytes] = {}
     for spec, plan, arrays, expected in hidden_suite(assignment):
@@ -261,7 +261,7 @@ def hidden_answers(assignment: str) -> dict[str, bytes]:
 
 
 def array_refs_of(plan: dict) -> list[str]:
-    from autograder.runner import array_refs
+    from autograder.student.runner import array_refs
 
     return array_refs([[c["args"], c.get("kwargs", {})] for c in plan["calls"]])
 
@@ -271,7 +271,7 @@ def test_no_answer_reaches_a_sandbox(assignment: str, tmp_path: Path) -> None:
     """Neither the grading kernel's sandbox nor the verify's holds an answer of the hidden
     cases: no expected output, no record of what a replayed helper returned, in any file
     they can read, byte for byte (a packed array lies whole inside its file)."""
-    from autograder.sandbox import student_library
+    from autograder.instructor.sandbox import student_library
 
     answers = hidden_answers(assignment)
     assert len(answers) > 20, "the probe needs real answers"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.paths import data_file
+from autograder.student.paths import data_file
 
 TITLE_CHARS = re.compile(r"^[A-Za-z0-9 '&:,.!?-]+$")
 README = Path(data_file("element_list.txt")).parent / "README.md"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from autograder.paths import ASSIGNMENTS
-from autograder.verify import grade_cells
+from autograder.instructor.verify import grade_cells
+from autograder.student.specs import ASSIGNMENTS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

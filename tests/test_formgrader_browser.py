@@ -38,9 +38,9 @@ import pytest
 from nbgrader.api import Gradebook
 from test_tampering import TAMPERS, WRONG_SOURCE
 
-from autograder import submissions
-from autograder.course import db_url, make_course, submit
-from autograder.verify import grade_cells
+from autograder.instructor import submissions
+from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.verify import grade_cells
 
 pytestmark = pytest.mark.xdist_group("formgrader_browser")
 CHROMIUM = shutil.which("chromium")

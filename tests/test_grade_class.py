@@ -23,8 +23,8 @@ import pytest
 from adversarial import CLASS, POINTS, GradedClass, grade_command
 from nbgrader.api import Gradebook
 
-from autograder.course import db_url
-from autograder.verify import grade_cells
+from autograder.instructor.course import db_url
+from autograder.instructor.verify import grade_cells
 
 pytestmark = pytest.mark.xdist_group("adversarial")  # shares the graded class with test_containment
 
@@ -81,7 +81,7 @@ def test_the_batch_completes_with_progress_and_reports(graded_class: GradedClass
 )
 def test_broken_submissions_get_a_clear_line(graded, student: str, status: str, words: str) -> None:
     course, run = graded
-    from autograder.grade import load_result
+    from autograder.instructor.grade import load_result
 
     result = load_result(course, A, student)
     assert result.status == status
@@ -92,7 +92,7 @@ def test_broken_submissions_get_a_clear_line(graded, student: str, status: str, 
 @pytest.mark.parametrize("student", [s for s in CLASS if s.startswith("tamper_")])
 def test_tampering_scores_full_in_kernel_and_is_flagged(graded, student: str) -> None:
     course, _ = graded
-    from autograder.grade import load_result
+    from autograder.instructor.grade import load_result
 
     cell = load_result(course, A, student).cells["test_rnn_cell_forward"]
     assert (cell["auto"], cell["trusted"]) == (POINTS["rnn_cell_forward"], 0.0)

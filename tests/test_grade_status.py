@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submissions
-from autograder.course import make_course, submit
-from autograder.grade import grade_one, prepare_gradebooks
-from autograder.limits import Options
-from autograder.sandbox import KernelSandbox
-from autograder.verify import grade_cells
+from autograder.instructor import submissions
+from autograder.instructor.course import make_course, submit
+from autograder.instructor.grade import prepare_gradebooks
+from autograder.instructor.grade_submission import grade_one
+from autograder.instructor.limits import Options
+from autograder.instructor.sandbox import KernelSandbox
+from autograder.instructor.verify import grade_cells
 
 pytestmark = pytest.mark.xdist_group("grade_status")
 A = "assign_5a"

@@ -23,8 +23,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import submissions
-from autograder.course import db_url, make_course
+from autograder.instructor import submissions
+from autograder.instructor.course import db_url, make_course
 
 pytestmark = pytest.mark.xdist_group("grade_zip")
 
@@ -155,7 +155,7 @@ def test_duplicates_and_oversized_files_are_left_out_file_by_file(
     """Collection alone, no grading: two different files for one student and name are both
     left out (the same file twice is one), and a member larger than the bound is not read,
     whatever its header says."""
-    from autograder import collect
+    from autograder.instructor import collect
 
     course = tmp_path / "course"
     archive = course / "downloaded" / A / "archive"

@@ -13,8 +13,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from autograder.gradcheck import eval_numerical_gradient_array, rel_error
-from autograder.reference import reference
+from autograder.instructor.reference import reference
+from autograder.student.gradcheck import eval_numerical_gradient_array, rel_error
 
 TOL = 1e-7
 # (n_x, n_a, m, T_x): a typical case, the smallest one, and n_x > n_a with a longer sequence

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import expected
-from autograder.checks import judged, split_vectors
-from autograder.mistakes import CATALOG
-from autograder.reference import mutant, reference
-from autograder.specs import specs_for
+from autograder.instructor import expected
+from autograder.instructor.mistakes import CATALOG
+from autograder.instructor.reference import mutant, reference
+from autograder.student.checks import judged, split_vectors
+from autograder.student.specs import specs_for
 
 A = "assign_5a"
 

@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 from buggy_variants import BUGGY, SHAPE_ONLY, UNCATALOGUED, Buggy
 
-from autograder.checks import evaluate
-from autograder.judge import Outcome
-from autograder.mistakes import CATALOG
-from autograder.reference import mutant
-from autograder.specs import SPECS
-from autograder.verify import hidden_outcome
+from autograder.instructor.mistakes import CATALOG
+from autograder.instructor.reference import mutant
+from autograder.instructor.verify import hidden_outcome
+from autograder.student.checks import evaluate
+from autograder.student.judge import Outcome
+from autograder.student.specs import SPECS
 
 HIDDEN = pytest.mark.parametrize("hidden", [False, True], ids=["public", "hidden"])
 FORMS = [

@@ -26,8 +26,8 @@ from conftest import fresh_database
 from nbgrader.api import Gradebook, MissingEntry
 from test_tampering import TAMPERS
 
-from autograder import submissions
-from autograder.course import db_url, make_course, submit
+from autograder.instructor import submissions
+from autograder.instructor.course import db_url, make_course, submit
 
 pytestmark = pytest.mark.xdist_group("hostile_ids")
 A = "assign_5a"

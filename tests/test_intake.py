@@ -21,13 +21,13 @@ import pytest
 from adversarial import POINTS, SCRIPT, SECRET, GradedClass
 from nbgrader.api import Gradebook
 
-from autograder import submissions
-from autograder.course import db_url, submit
-from autograder.grade import load_result
-from autograder.intake import read_handin
-from autograder.notebook import NotebookError, _json_shape, parse_notebook, read_notebook
-from autograder.paths import solution_notebook
-from autograder.verify import grade_cells
+from autograder.instructor import submissions
+from autograder.instructor.course import db_url, submit
+from autograder.instructor.grade import load_result
+from autograder.instructor.intake import read_handin
+from autograder.instructor.notebook import NotebookError, _json_shape, parse_notebook, read_notebook
+from autograder.instructor.verify import grade_cells
+from autograder.student.paths import solution_notebook
 
 A = "assign_5a"
 SOLUTION_LINES = ("np.tanh(Waa @ a_prev + Wax @ xt + ba)", "h_tilde = np.tanh(")

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import collect
 from autograder.__main__ import main as cli
-from autograder.course import course_config, db_url
-from autograder.late import grant_extension, late_by, penalty_plugin, record_lateness
+from autograder.instructor import collect
+from autograder.instructor.course import course_config, db_url
+from autograder.instructor.late import grant_extension, late_by, penalty_plugin, record_lateness
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's autoflush notice
 

@@ -8,10 +8,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.expected import make_plan
-from autograder.notebook import NotebookError, definitions, read_notebook
-from autograder.reference import reference
-from autograder.specs import SPECS
+from autograder.instructor.expected import make_plan
+from autograder.instructor.notebook import NotebookError, definitions, read_notebook
+from autograder.instructor.reference import reference
+from autograder.student.specs import SPECS
 
 
 def _nb(*sources: str) -> nbformat.NotebookNode:

@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.notebook import read_notebook
-from autograder.paths import solution_notebook
+from autograder.instructor.notebook import read_notebook
+from autograder.student.paths import solution_notebook
 
 CELL_TIMEOUT = 300
 

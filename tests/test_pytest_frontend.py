@@ -17,9 +17,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import submissions
-from autograder.paths import release_notebook
-from autograder.verify import grade_cells
+from autograder.instructor import submissions
+from autograder.instructor.verify import grade_cells
+from autograder.student.paths import release_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_IMPLEMENTED = "NotImplementedError: replace `raise NotImplementedError()` with your code"

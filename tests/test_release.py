@@ -1,7 +1,7 @@
 """The committed student release and self-check vectors are in sync with ``solutions/``.
 
 ``solutions/`` is the single source of truth: ``notebooks/`` is what nbgrader
-generates from it and ``autograder/vectors/`` what ``python -m autograder vectors``
+generates from it and ``autograder/student/vectors/`` what ``python -m autograder vectors``
 computes from it. Both are committed, so these tests regenerate them and fail on
 any drift, and check that the release gives nothing away.
 """
@@ -22,14 +22,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.checks import load_vectors
-from autograder.notebook import definitions, load_module, read_notebook
-from autograder.paths import ASSIGNMENTS, course_root, release_notebook, solution_notebook
-from autograder.reference import reference
-from autograder.runner import run_plan
-from autograder.specs import specs_for
-from autograder.vectors import build_vectors, drift, load_committed
-from autograder.verify import grade_cells
+from autograder.instructor.notebook import definitions, load_module, read_notebook
+from autograder.instructor.reference import reference
+from autograder.instructor.vectors import build_vectors, drift, load_committed
+from autograder.instructor.verify import grade_cells
+from autograder.student.checks import load_vectors
+from autograder.student.paths import course_root, release_notebook, solution_notebook
+from autograder.student.runner import run_plan
+from autograder.student.specs import ASSIGNMENTS, specs_for
 
 Runner = Callable[..., subprocess.CompletedProcess]
 pytestmark = pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -110,7 +110,7 @@ def test_vectors_are_in_sync(assignment: str) -> None:
     on this machine, up to the rounding that differs from one BLAS to another."""
     problems = drift(load_committed(assignment), build_vectors(assignment))
     assert not problems, (
-        f"autograder/vectors/{assignment}.npz is out of date: run `python -m autograder vectors`.\n"
+        f"autograder/student/vectors/{assignment}.npz is out of date: run `python -m autograder vectors`.\n"
         + "\n".join(problems[:10])
     )
 
@@ -190,7 +190,7 @@ def test_vectors_are_in_sync_under_another_blas(assignment: str) -> None:
     variable is ignored and this is the plain sync test again."""
     code = (
         "import sys\n"
-        "from autograder.vectors import build_vectors, drift, load_committed\n"
+        "from autograder.instructor.vectors import build_vectors, drift, load_committed\n"
         f"problems = drift(load_committed({assignment!r}), build_vectors({assignment!r}))\n"
         "print('\\n'.join(problems)); sys.exit(bool(problems))\n"
     )

@@ -14,8 +14,9 @@ import nbformat
 import pytest
 from solution_text import files_text, solution_lines
 
-from autograder.paths import ASSIGNMENTS, solution_notebook
-from autograder.sandbox import STUDENT_SIDE
+import autograder
+from autograder.student.paths import solution_notebook
+from autograder.student.specs import ASSIGNMENTS
 
 pytestmark = pytest.mark.xdist_group("release_bundle")
 
@@ -49,12 +50,14 @@ def test_the_bundle_holds_what_a_student_needs(bundle: Path) -> None:
     ]  # no instructor tools
     assert (bundle.parent / "student.zip").exists()
     with zipfile.ZipFile(bundle / wheel) as archive:
-        modules = {
-            Path(n).name for n in archive.namelist() if n.startswith("autograder/") and n.endswith(".py")
+        modules = {n for n in archive.namelist() if n.startswith("autograder/") and n.endswith(".py")}
+        package = Path(autograder.__file__).parent
+        student_side = {"autograder/__init__.py"} | {
+            f"autograder/{p.relative_to(package).as_posix()}" for p in (package / "student").rglob("*.py")
         }
-        assert modules == set(STUDENT_SIDE)
+        assert modules == student_side  # the student side, the whole folder, nothing else
         assert {n for n in archive.namelist() if n.endswith(".npz")} == {
-            f"autograder/vectors/{a}.npz" for a in ASSIGNMENTS
+            f"autograder/student/vectors/{a}.npz" for a in ASSIGNMENTS
         }
 
 
@@ -67,7 +70,7 @@ def test_no_file_of_the_bundle_holds_solution_text(bundle: Path) -> None:
     assert len(lines) > 20, "the probe needs real solution lines"
     assert any(line in solution_notebook("assign_5b").read_text() for line in lines)  # a real probe
     texts = files_text(bundle.parent)  # the folder and student.zip
-    assert any(name.endswith(".whl!autograder/checks.py") for name in texts)
+    assert any(name.endswith(".whl!autograder/student/checks.py") for name in texts)
     assert not [n for n in texts if n.endswith(("reference.py", "mistakes.py", "expected.py", "solutions"))]
     for name, text in texts.items():
         leaked = sorted(line for line in lines if line in text)
@@ -91,9 +94,9 @@ def test_the_wheel_works_on_its_own(bundle: Path, tmp_path: Path) -> None:
         [
             source["code_setup"],
             source["rnn_cell_forward"],
-            "import autograder, autograder.paths",
+            "import autograder, autograder.student.paths",
             "print(autograder.__file__)",
-            "print(autograder.paths.data_file('element_list.txt').read_text().split()[0])",
+            "print(autograder.student.paths.data_file('element_list.txt').read_text().split()[0])",
             'check("rnn_cell_forward", rnn_cell_forward)',
             "def wrong(xt, a_prev, parameters):",
             "    return rnn_cell_forward(xt, 0 * a_prev, parameters)",

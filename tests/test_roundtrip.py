@@ -6,7 +6,7 @@ function's first catalogued mistake (loses exactly that grade cell), and, for
 k = 0..5, one submission with mistake number k of every function that has one
 (each grade cell tests its own function with the course's helpers injected, so
 every buggy function scores zero and every other one full marks). Expected
-points come from the grade cells' metadata (``autograder.verify.grade_cells``);
+points come from the grade cells' metadata (``autograder.instructor.verify.grade_cells``);
 scores are read back through ``nbgrader.api.Gradebook``.
 """
 
@@ -23,11 +23,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import submissions
-from autograder.course import db_url, make_course, submit
-from autograder.mistakes import CATALOG
-from autograder.paths import ASSIGNMENTS
-from autograder.verify import grade_cells
+from autograder.instructor import submissions
+from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.mistakes import CATALOG
+from autograder.instructor.verify import grade_cells
+from autograder.student.specs import ASSIGNMENTS
 
 Runner = Callable[..., subprocess.CompletedProcess]
 COMBINED = range(6)
@@ -132,7 +132,7 @@ def test_every_graded_function_has_a_catalogued_mistake() -> None:
     """The round trip below would prove nothing for a function without a known mistake."""
     for assignment in ASSIGNMENTS:
         for function in grade_cells(assignment):
-            assert CATALOG.get(function), f"{function} has no mistake in autograder/mistakes.py"
+            assert CATALOG.get(function), f"{function} has no mistake in autograder/instructor/mistakes.py"
 
 
 @pytest.mark.parametrize(("assignment", "student"), BY_STUDENT)

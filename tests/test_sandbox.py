@@ -17,11 +17,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import submissions
-from autograder.notebook import NotebookError, read_notebook
-from autograder.paths import ASSIGNMENTS
-from autograder.sandbox import Limits
-from autograder.verify import CellResult, grade_cells, verify_notebook
+from autograder.instructor import submissions
+from autograder.instructor.notebook import NotebookError, read_notebook
+from autograder.instructor.sandbox import Limits
+from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
+from autograder.student.specs import ASSIGNMENTS
 
 pytestmark = pytest.mark.xdist_group("sandbox")
 

@@ -13,12 +13,12 @@ import re
 import numpy as np
 import pytest
 
-from autograder.checks import CheckFailed, check, evaluate, load_vectors
-from autograder.gradcheck import rel_error
-from autograder.mistakes import CATALOG
-from autograder.reference import mutant, reference
-from autograder.runner import run_plan
-from autograder.specs import SPECS, Spec
+from autograder.instructor.mistakes import CATALOG
+from autograder.instructor.reference import mutant, reference
+from autograder.student.checks import CheckFailed, check, evaluate, load_vectors
+from autograder.student.gradcheck import rel_error
+from autograder.student.runner import run_plan
+from autograder.student.specs import SPECS, Spec
 
 # what the judge calls a wrong array: "case '<label>': <name> disagrees with / has shape / ..."
 PROBLEM = re.compile(r"case '([^']*)': (.+?) (?:disagrees with|has shape|contains NaN|should hold)")
@@ -111,7 +111,7 @@ def test_an_array_also_in_the_cache_is_reported_once() -> None:
 
 def test_close_numbers_are_shown_with_the_digits_that_differ() -> None:
     """A relative error of a few 1e-5 is reported with enough digits to see it."""
-    from autograder.judge import compare
+    from autograder.student.judge import compare
 
     exp = np.array([0.18123456, -0.5])
     got = exp * (1 + 3e-5)
@@ -140,7 +140,7 @@ def test_messages_are_plain_text_and_hints_hold_no_code() -> None:
 def test_long_messages_are_broken_between_words() -> None:
     """JupyterLab breaks long output lines anywhere, even inside a number: the check's
     lines arrive broken between words, indented under their bullet, nothing lost."""
-    from autograder.checks import wrapped
+    from autograder.student.checks import wrapped
 
     spec, mistake = SPECS["gru_cell_forward"], CATALOG["gru_cell_forward"][0]
     bad = mutant(spec.assignment, "gru_cell_forward", mistake.edits).gru_cell_forward

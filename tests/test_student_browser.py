@@ -26,8 +26,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import submissions
-from autograder.mistakes import CATALOG
+from autograder.instructor import submissions
+from autograder.instructor.mistakes import CATALOG
 
 pytestmark = pytest.mark.xdist_group("student_browser")
 CHROMIUM = shutil.which("chromium")

@@ -33,12 +33,12 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import submissions
-from autograder.course import db_url, make_course, submit
-from autograder.expected import hidden_suite
-from autograder.paths import course_root
-from autograder.sandbox import backend
-from autograder.verify import CellResult, grade_cells, record, verify_notebook
+from autograder.instructor import submissions
+from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.expected import hidden_suite
+from autograder.instructor.sandbox import backend
+from autograder.instructor.verify import CellResult, grade_cells, record, verify_notebook
+from autograder.student.paths import course_root
 
 pytestmark = pytest.mark.xdist_group("tampering")
 
@@ -62,19 +62,19 @@ TAMPERS: dict[str, str] = {
         "def check(name, fn, hidden=False):\n    print('\\u2705 ' + name + ': all test case(s) passed.')\n"
     ),
     "judge_patched": (
-        "import autograder.checks\n"
-        "from autograder.judge import Outcome\n"
-        "autograder.checks.judge = lambda spec, calls, run, expected: "
+        "import autograder.student.checks\n"
+        "from autograder.student.judge import Outcome\n"
+        "autograder.student.checks.judge = lambda spec, calls, run, expected: "
         "Outcome(spec.name, True, len(calls))\n"
     ),
     # builtins: every `import` the check library runs (``import warnings`` in
     # checks._quiet) goes through this hook, which rebinds the library's judge
     "import_hook": (
         "import builtins\n"
-        "from autograder.judge import Outcome\n"
+        "from autograder.student.judge import Outcome\n"
         "_real_import = builtins.__import__\n"
         "def _hook(name, globals=None, locals=None, fromlist=(), level=0):\n"
-        "    if globals is not None and globals.get('__name__') == 'autograder.checks':\n"
+        "    if globals is not None and globals.get('__name__') == 'autograder.student.checks':\n"
         "        globals['judge'] = lambda spec, calls, run, expected: "
         "Outcome(spec.name, True, len(calls))\n"
         "    return _real_import(name, globals, locals, fromlist, level)\n"
@@ -124,7 +124,7 @@ def rnn_cell_forward(xt, a_prev, parameters):
                 exec(code, namespace)
         return namespace["rnn_cell_forward"](xt, a_prev, parameters)
     try:
-        from autograder.reference import reference
+        from autograder.instructor.reference import reference
     except ImportError:
         raise FileNotFoundError("no solutions to copy here") from None
     return reference("{ASSIGNMENT}").rnn_cell_forward(xt, a_prev, parameters)

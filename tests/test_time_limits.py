@@ -15,16 +15,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import submissions
-from autograder.calibrate import CELL_FLOOR, FACTOR, CellLimits
-from autograder.course import make_course, submit
-from autograder.grade import grade_class, load_result
-from autograder.limits import Options
-from autograder.notebook import SKIP_TAG, definitions, skipped_when_grading
-from autograder.paths import ASSIGNMENTS
-from autograder.preprocessors import SKIPPED
-from autograder.runaway import StoppedFunction, culprit, stopped
-from autograder.verify import grade_cells
+from autograder.instructor import submissions
+from autograder.instructor.calibrate import CELL_FLOOR, FACTOR, CellLimits
+from autograder.instructor.course import make_course, submit
+from autograder.instructor.grade import grade_class, load_result
+from autograder.instructor.limits import Options
+from autograder.instructor.notebook import SKIP_TAG, definitions, skipped_when_grading
+from autograder.instructor.preprocessors import SKIPPED
+from autograder.instructor.verify import grade_cells
+from autograder.student.runaway import StoppedFunction, culprit, stopped
+from autograder.student.specs import ASSIGNMENTS
 
 pytestmark = pytest.mark.xdist_group("time_limits")
 A = "assign_5b"

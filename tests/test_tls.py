@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from autograder import submissions
 from autograder.__main__ import main
-from autograder.certs import DAYS, ROLES, CertificateError, client_security, make_certs
-from autograder.course import submit
-from autograder.paths import course_root
+from autograder.instructor import submissions
+from autograder.instructor.certs import DAYS, ROLES, CertificateError, client_security, make_certs
+from autograder.instructor.course import submit
+from autograder.student.paths import course_root
 
 A = "assign_5a"
 

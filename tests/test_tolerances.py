@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 from variants import VALUE_VARIANTS, Variant
 
-from autograder.expected import hidden_suite, mistake_data
-from autograder.gradcheck import rel_error
-from autograder.judge import TOL, output_key
-from autograder.mistakes import CATALOG
-from autograder.runner import run_plan
-from autograder.specs import SPECS
+from autograder.instructor.expected import hidden_suite, mistake_data
+from autograder.instructor.mistakes import CATALOG
+from autograder.student.gradcheck import rel_error
+from autograder.student.judge import TOL, output_key
+from autograder.student.runner import run_plan
+from autograder.student.specs import SPECS
 
 MARGIN = 10
 Arrays = dict[str, np.ndarray]

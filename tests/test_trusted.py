@@ -15,10 +15,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import submissions
-from autograder.mistakes import CATALOG, Mistake
-from autograder.paths import ASSIGNMENTS
-from autograder.verify import CellResult, grade_cells, verify_notebook
+from autograder.instructor import submissions
+from autograder.instructor.mistakes import CATALOG, Mistake
+from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
+from autograder.student.specs import ASSIGNMENTS
 
 COMBINED = range(6)
 

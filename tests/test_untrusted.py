@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from autograder.untrusted import MAX_ID_CHARS, csv_cell, id_problem, printable, student_option
+from autograder.instructor.untrusted import MAX_ID_CHARS, csv_cell, id_problem, printable, student_option
 
 
 @pytest.mark.parametrize(

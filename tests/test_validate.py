@@ -10,10 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import submissions
-from autograder.course import nbgrader
-from autograder.mistakes import CATALOG
-from autograder.paths import course_root
+from autograder.instructor import submissions
+from autograder.instructor.course import nbgrader
+from autograder.instructor.mistakes import CATALOG
+from autograder.student.paths import course_root
 
 pytestmark = pytest.mark.xdist_group("validate")
 A = "assign_5a"

@@ -18,11 +18,10 @@ import nbformat
 import pytest
 from variants import VARIANTS, Variant
 
-from autograder import submissions
-from autograder.checks import evaluate
-from autograder.paths import ASSIGNMENTS
-from autograder.specs import SPECS
-from autograder.verify import grade_cells, hidden_outcome, verify_notebook
+from autograder.instructor import submissions
+from autograder.instructor.verify import grade_cells, hidden_outcome, verify_notebook
+from autograder.student.checks import evaluate
+from autograder.student.specs import ASSIGNMENTS, SPECS
 
 SLOTS = sorted({(v.assignment, v.slot) for v in VARIANTS})
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from autograder.reference import reference
-from autograder.specs import SPECS
+from autograder.instructor.reference import reference
+from autograder.student.specs import SPECS
 
 
 @dataclass(frozen=True)

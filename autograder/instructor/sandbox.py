@@ -1,0 +1,615 @@
+"""Run one student function in a separate, locked-down process and get plain arrays back.
+
+The child sees the Python installation and a private job folder, nothing else:
+no ``solutions/``, no gradebook, no network (bubblewrap, when installed), and
+it runs under CPU, memory, file-size and wall-clock limits. It hands back an
+``.npz`` read with ``allow_pickle=False``: nothing a student controls is ever
+unpickled. Without bubblewrap the fallback is a plain subprocess with the same
+resource limits in an empty working folder; it cannot hide the file system,
+which is why ``backend()`` reports which one is in use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder.instructor import cgroups
+from autograder.instructor.limits import FUNCTION_SECONDS
+from autograder.student import runner
+from autograder.student.judge import NOT_RUN, Run
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-function limits of the child process."""
+
+    wall_seconds: float = FUNCTION_SECONDS
+    cpu_seconds: int = 60
+    memory_bytes: int = 2 * 1024**3  # per process, and for all of them together where cgroups exist
+    file_bytes: int = 64 * 1024**2  # out.npz and captured stdout
+    max_processes: int = 64  # threads included, where cgroups exist
+
+
+def backend() -> str:
+    """``"bubblewrap"`` if ``bwrap`` works here, else ``"subprocess"``."""
+    return "bubblewrap" if _bwrap_works() else "subprocess"
+
+
+_BWRAP_OK: list[bool] = []
+
+
+def _bwrap_works() -> bool:
+    if not _BWRAP_OK:
+        ok = False
+        if shutil.which("bwrap") and os.environ.get("AUTOGRADER_SANDBOX") != "subprocess":
+            try:
+                probe = subprocess.run(
+                    [
+                        *_bwrap_prefix(Path(tempfile.gettempdir()), Path(tempfile.gettempdir()), 1024**2),
+                        "true",
+                    ],
+                    capture_output=True,
+                    timeout=20,
+                    check=False,
+                )
+                ok = probe.returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                ok = False
+        _BWRAP_OK.append(ok)
+    return _BWRAP_OK[0]
+
+
+def _python_dirs() -> list[str]:
+    """Folders the interpreter and installed packages live in (read-only in the child)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    paths |= {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    root = Path(__file__).resolve().parents[2]  # the course repository: never visible
+    return sorted(p for p in paths if Path(p).exists() and not Path(p).is_relative_to(root))
+
+
+def _bwrap_base(new_session: bool = True, tmp_bytes: int | None = None) -> list[str]:
+    """No network, no IPC, own PID namespace, dies with its parent; the system and the
+    Python installation read-only, an empty /tmp; nothing of the course."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent", *(["--new-session"] if new_session else [])]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += [*(["--size", str(tmp_bytes)] if tmp_bytes else []), "--tmpfs", "/tmp"]
+    for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", "/etc/fonts"):
+        if Path(system_dir).exists():
+            args += ["--ro-bind", system_dir, system_dir]
+    for path in _python_dirs():
+        args += ["--ro-bind", path, path]
+    return args
+
+
+def sandbox_env(home: str) -> dict[str, str]:
+    """The whole environment of student code: nothing of the grader's. One BLAS thread
+    (workers share the cores); Agg and a writable config folder, so matplotlib imports
+    quickly and headless."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "PYTHONHASHSEED": "0",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+    }
+
+
+def _bwrap_prefix(job_dir: Path, run_dir: Path, out_bytes: int) -> list[str]:
+    """The verify's sandbox: the shared job read-only at /in, this submission's source
+    read-only at /run; size-limited tmpfs: /job, where the student's code runs, and
+    /results, where the runner writes (so a function that fills its folder cannot crowd
+    out the results)."""
+    args = _bwrap_base()
+    args += ["--ro-bind", str(job_dir), "/in", "--ro-bind", str(run_dir), "/run"]
+    args += ["--size", str(out_bytes), "--tmpfs", "/job"]
+    args += ["--size", str(out_bytes), "--tmpfs", "/results"]
+    args += ["--chdir", "/job", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/job"]
+    return args
+
+
+def _limit(limits: Limits):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+@dataclass
+class Task:
+    """One graded function to run: its plan, inputs and injected helpers."""
+
+    function: str
+    plan: dict
+    arrays: dict[str, np.ndarray]
+    inject: list[str] = field(default_factory=list)
+
+
+def run_functions(
+    source: list[str], tasks: list[Task], limits: Limits = Limits(), seconds: dict[str, float] | None = None
+) -> list[Run]:
+    """Run each task's function from the student's definitions ``source``.
+
+    ``inject`` holds the course's own helper definitions, run after the student's
+    so the function under test calls the reference versions of its dependencies.
+    A crash, a timeout or a missing function comes back as an error on every
+    call of that task, with a message that says which.
+
+    Each function may run ``seconds[function]`` (calibrated, see ``calibrate``), at most
+    ``limits.wall_seconds``. The tasks' plans and inputs are the same for every
+    submission: they are written to disk once per ``tasks`` list (keep passing the same
+    list) and bound read-only.
+    """
+    job_dir = _job_folder(tasks)
+    with tempfile.TemporaryDirectory(prefix="autograder-run-") as tmp:
+        run_dir = Path(tmp)
+        timeouts = [
+            min((seconds or {}).get(t.function, limits.wall_seconds), limits.wall_seconds) for t in tasks
+        ]
+        (run_dir / "run.json").write_text(json.dumps({"source": source, "timeouts": timeouts}))
+        bwrap = _bwrap_works()
+        out_dir = "/results" if bwrap else str(run_dir / "out")
+        home = "/job" if bwrap else str(run_dir)
+        (run_dir / "out").mkdir()
+        env = sandbox_env(home)
+        runner_args = ["-I", "-S", *_site_args()]
+        if bwrap:
+            out_bytes = limits.file_bytes * (len(tasks) + 2)
+            cmd = [*_bwrap_prefix(job_dir, run_dir, out_bytes), *_env_args(env), sys.executable, *runner_args]
+            cmd += ["/in/runner.py", "/in", "/run", "/results"]
+        else:
+            cmd = [
+                sys.executable,
+                *runner_args,
+                str(job_dir / "runner.py"),
+                str(job_dir),
+                str(run_dir),
+                out_dir,
+            ]
+        # one socket per function for its replayed helpers; the records stay on this side
+        pairs = [socket.socketpair() for _ in tasks]
+        cmd.append(",".join(str(theirs.fileno()) for _, theirs in pairs))
+        killed = None
+        group = cgroups.group(limits.max_processes, limits.memory_bytes)
+        received: list[bytes] = []
+        try:
+            try:
+                child = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    cwd=run_dir,
+                    env=env,
+                    preexec_fn=_limit(limits),
+                    pass_fds=[theirs.fileno() for _, theirs in pairs],
+                )
+            finally:
+                for _, theirs in pairs:
+                    theirs.close()
+            servers = [
+                threading.Thread(target=_serve_helpers, args=(ours, task), daemon=True)
+                for (ours, _), task in zip(pairs, tasks, strict=True)
+            ]
+            for server in servers:
+                server.start()
+            if group:
+                group.add(child.pid)
+            reader = threading.Thread(
+                target=_read_capped, args=(child, limits.file_bytes * (len(tasks) + 2), received)
+            )
+            reader.start()
+            try:
+                child.wait(timeout=sum(timeouts) + 30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                killed = "the sandbox ran out of time and was stopped"
+            reader.join()
+            for server in servers:
+                server.join(timeout=5)
+        finally:
+            if group:
+                group.close()
+        files = _unbundle(b"".join(received))
+        return [_read_result(files, i, task, killed) for i, task in enumerate(tasks)]
+
+
+_JOBS: dict[int, tuple[list[Task], Path]] = {}
+
+
+def _job_folder(tasks: list[Task]) -> Path:
+    """A folder holding the runner, the plans and the inputs of ``tasks``: written once per
+    process for each list of tasks (forked workers share their parent's)."""
+    key = id(tasks)
+    if key not in _JOBS or _JOBS[key][0] is not tasks:
+        folder = Path(tempfile.mkdtemp(prefix="autograder-job-"))
+        atexit.register(shutil.rmtree, folder, True)
+        shutil.copy(runner.__file__, folder / "runner.py")
+        functions = []
+        for i, task in enumerate(tasks):
+            plan, arrays = inputs_only(task.plan, task.arrays)
+            functions.append({"function": task.function, "plan": plan, "inject": task.inject})
+            np.savez(folder / f"inputs_{i}.npz", **runner.pack(arrays))
+        (folder / "job.json").write_text(json.dumps({"functions": functions}))
+        _JOBS[key] = (tasks, folder)
+    return _JOBS[key][1]
+
+
+def inputs_only(plan: dict, arrays: dict[str, np.ndarray]) -> tuple[dict, dict[str, np.ndarray]]:
+    """What the sandbox may see of a plan: each call's arguments, and the names of the
+    helpers it replays (``"replay"``), never their records: a record's output is the
+    course's answer. Only the arrays the arguments refer to travel."""
+    calls = []
+    for call in plan["calls"]:
+        rest = {k: v for k, v in call.items() if k != "helpers"}
+        calls.append({**rest, "replay": sorted(call.get("helpers", {}))})
+    wanted = set(runner.array_refs([[c["args"], c.get("kwargs", {})] for c in calls]))
+    return {**plan, "calls": calls}, {k: v for k, v in arrays.items() if k in wanted}
+
+
+def _serve_helpers(channel: socket.socket, task: Task) -> None:
+    """Answer the sandboxed function's replayed calls (``runner.RemoteReplay``) from the
+    records of ``task``, which never leave this process: only a call whose arguments
+    match a record gets that record's output. Runs until the sandbox closes its end."""
+    calls = {c["label"]: c for c in task.plan["calls"]}
+    replays: dict[tuple[str, str], runner.Replay] = {}
+    with channel:
+        while True:
+            request = runner.read_message(channel)
+            if request is None:
+                return  # the function is done (or sent something that is not a request)
+            try:
+                label, name = request["label"], request["name"]
+                args, kwargs = request["args"], request["kwargs"]
+                if not isinstance(args, list) or not isinstance(kwargs, dict):
+                    raise TypeError
+                records = calls[label]["helpers"][name]
+                replay = replays.setdefault((label, name), runner.Replay(name, records, task.arrays))
+                out, changes = replay.answer(args, kwargs)
+                answer = {"out": out, "changes": changes}
+            except runner.HelperInputError as exc:
+                answer = {"error": str(exc), "arguments": exc.arguments}
+            except Exception:  # noqa: BLE001 - a malformed request gets no answer but this
+                answer = {"error": "that call could not be answered", "arguments": {}}
+            try:
+                channel.sendall(runner.to_message(answer))
+            except (OSError, TypeError):
+                return
+
+
+def _read_capped(child: subprocess.Popen, cap: int, into: list[bytes]) -> None:
+    """Read the child's result channel, at most ``cap`` bytes (then stop it)."""
+    size = 0
+    while chunk := child.stdout.read(1 << 16):
+        size += len(chunk)
+        if size > cap:
+            child.kill()
+            into.clear()
+            break
+        into.append(chunk)
+    child.stdout.close()
+
+
+def _unbundle(data: bytes) -> dict[str, bytes]:
+    """The files the child sent (see ``runner._send_results``); empty if unreadable."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as bundle:
+            return {k: bundle[k].tobytes() for k in bundle.files}
+    except Exception:  # noqa: BLE001 - a crashed or tampered child sends anything or nothing
+        return {}
+
+
+def _env_args(env: dict[str, str]) -> list[str]:
+    return [a for k, v in env.items() if k not in ("PATH", "HOME") for a in ("--setenv", k, v)]
+
+
+def _site_args() -> list[str]:
+    """-S skips site.py (no .pth hooks from the course's editable install); put the
+    package folders back on sys.path explicitly instead."""
+    dirs = [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    code = "import sys; sys.path[:0] = " + repr(sorted(set(dirs)))
+    return [
+        "-c",
+        code + "; import runpy, sys; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')",
+    ]
+
+
+def _all_failed(labels: list[str], why: str) -> Run:
+    """Every call failed for a reason outside the function (see ``judge.error_text``)."""
+    return Run({}, {}, {label: NOT_RUN + why for label in labels})
+
+
+def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None) -> Run:
+    labels = [c["label"] for c in task.plan["calls"]]
+    out, status_text = files.get(f"out_{i}.npz"), files.get(f"status_{i}.json")
+    try:
+        status = json.loads(status_text) if status_text else {}
+    except ValueError:
+        status = {}
+    if "timeout" in status:
+        return _all_failed(
+            labels, f"it ran longer than {status['timeout']:.0f} s (an infinite loop?) and was stopped"
+        )
+    if not out:
+        tail = (files.get(f"stdout_{i}.txt") or files.get("stdout.txt") or b"")[-400:]
+        tail = tail.decode("utf-8", "replace").strip()
+        why = killed or f"the process running it {_exit_reason(status.get('exit'))}"
+        return _all_failed(labels, why + (f"; its last output was: {tail}" if tail else ""))
+    try:
+        with np.load(io.BytesIO(out), allow_pickle=False) as data:
+            result = json.loads(str(data["__result__"]))
+            outputs = runner.unpack(data)
+    except Exception as exc:  # noqa: BLE001 - a student may overwrite the file
+        return _all_failed(labels, f"its results could not be read ({type(exc).__name__})")
+    if "missing" in result:
+        hint = ""
+        if result.get("load_errors"):
+            hint = f" (while loading: {'; '.join(result['load_errors'][:2])})"
+        return _all_failed(
+            labels,
+            f"there is no function named {result['missing']!r} in the "
+            f"notebook; did you rename it or delete its cell?{hint}",
+        )
+    seconds = status.get("seconds")
+    return Run(
+        outputs, result["structure"], result["errors"], result["stdout"], float(seconds) if seconds else None
+    )
+
+
+def _exit_reason(status: int | None) -> str:
+    """Words for a ``waitpid`` status."""
+    if status is None:
+        return "never started (the notebook's definitions crashed the sandbox)"
+    if os.WIFSIGNALED(status):
+        import signal
+
+        name = signal.Signals(os.WTERMSIG(status)).name
+        return {
+            "SIGKILL": "was killed (over the memory or CPU limit?)",
+            "SIGSEGV": "crashed (segmentation fault)",
+            "SIGXCPU": "used more CPU time than allowed",
+            "SIGXFSZ": "wrote more output than allowed",
+        }.get(name, f"died ({name})")
+    return (
+        f"exited with code {os.WEXITSTATUS(status)} before returning (os._exit or sys.exit in your function?)"
+    )
+
+
+# --- the student's kernel -------------------------------------------------------------
+
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def copy_student_side(dest: Path) -> Path:
+    """Copy the student side of the package, as a whole folder, to ``dest``/autograder: the
+    package's ``__init__`` and ``student/`` (the check library and its public vectors), which
+    hold no solution (no reference, no mistake catalogue, nothing that reads solutions/).
+    The only course code a sandboxed kernel can import, and what the student wheel ships."""
+    (dest / "autograder").mkdir(parents=True, exist_ok=True)
+    shutil.copy(PACKAGE / "__init__.py", dest / "autograder" / "__init__.py")
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", "data")
+    shutil.copytree(PACKAGE / "student", dest / "autograder" / "student", ignore=junk, dirs_exist_ok=True)
+    return dest / "autograder"
+
+
+def student_library(dest: Path) -> Path:
+    """The student side (``copy_student_side``) and the course data under ``dest``: the folder
+    to put on a sandboxed kernel's ``sys.path``."""
+    copy_student_side(dest)
+    data = PACKAGE.parent / "data"
+    if data.is_dir():
+        shutil.copytree(data, dest / "data", dirs_exist_ok=True)
+    return dest
+
+
+class KernelSandbox:
+    """How the grading kernel of one submission is contained (see ``SandboxedKernelManager``)."""
+
+    def __init__(
+        self,
+        library: Path,
+        memory_bytes: int,
+        disk_bytes: int = 256 * 1024**2,
+        max_processes: int = 128,
+        quiet: bool = True,
+    ) -> None:
+        self.library = library
+        self.memory_bytes, self.disk_bytes, self.max_processes = memory_bytes, disk_bytes, max_processes
+        # the kernel process's own stdout and stderr discarded: student code can write raw
+        # bytes there (os.write(1, ...)), which would otherwise reach the grader's terminal or
+        # a cluster worker's log; what a cell prints travels as messages, bounded, instead
+        self.quiet = quiet
+
+    def command(self, connection_file: str, argv_tail: list[str]) -> list[str]:
+        """bwrap + python starting ipykernel: writable only two size-limited tmpfs (the
+        home folder and the kernel's sockets), the student side of the package read-only.
+        No hidden case: code in this kernel can read anything the kernel holds."""
+        home = "/home/student"
+        env = {
+            **sandbox_env(home),
+            "IPYTHONDIR": f"{home}/.ipython",
+            "JUPYTER_RUNTIME_DIR": "/run/kernel",
+            "PYTHONWARNINGS": "ignore",
+        }
+        # nbgrader says it is grading (notebooks then train briefly): the one variable passed on
+        if "NBGRADER_EXECUTION" in os.environ:
+            env["NBGRADER_EXECUTION"] = os.environ["NBGRADER_EXECUTION"]
+        args = _bwrap_base(new_session=False, tmp_bytes=self.disk_bytes)
+        args += ["--ro-bind", str(self.library), str(self.library)]
+        args += ["--tmpfs", "/run", "--ro-bind", connection_file, "/run/connection.json"]
+        args += ["--size", str(1024**2), "--tmpfs", "/run/kernel"]
+        args += ["--size", str(self.disk_bytes), "--tmpfs", home, "--chdir", home, "--clearenv"]
+        args += [a for k, v in env.items() for a in ("--setenv", k, v)]
+        paths = [str(self.library), *sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})]
+        code = (
+            "import resource, sys; "
+            f"sys.path[:0] = {paths!r}; "
+            f"[resource.setrlimit(r, (v, v)) for r, v in (({resource.RLIMIT_AS}, {self.memory_bytes}), "
+            f"({resource.RLIMIT_FSIZE}, {64 * 1024**2}), ({resource.RLIMIT_CORE}, 0))]; "
+            "sys.argv = ['ipykernel'] + sys.argv[1:]; "
+            "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
+        )
+        return [*args, sys.executable, "-I", "-S", "-c", code, "-f", "/run/connection.json", *argv_tail]
+
+
+# The grader's end of a kernel's sockets, whatever the kernel sends (student code can write
+# to them directly): a frame over MAX_FRAME_BYTES disconnects the kernel before any of it
+# is held (zmq's MAXMSGSIZE; the messages sent meanwhile are lost, so such a cell may end
+# in an IOPub timeout), and at most MAX_QUEUED messages wait per socket (the kernel's
+# side holds, then drops, the rest), so what waits for the grader stays under about
+# (MAX_QUEUED + 1) x MAX_FRAME_BYTES per socket. A 10 MB print (a big array) still
+# arrives, and is cut as it is stored (``preprocessors.ExecuteGraded``).
+MAX_FRAME_BYTES = 32 * 1024**2
+MAX_QUEUED = 4
+
+
+def bounded_context(context):
+    """``context`` (a zmq Context) with the limits above on every socket it makes."""
+    import zmq
+
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+    context.setsockopt(zmq.RCVHWM, MAX_QUEUED)
+    return context
+
+
+REFUSAL = (
+    "Refusing to run student code: bubblewrap is not working here, so a submission could read "
+    "solutions/ and rewrite the gradebook. Install it (`apt-get install bubblewrap`) or enable "
+    "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)."
+)
+_COURSE_SANDBOX: list[KernelSandbox] = []
+
+
+def course_sandbox() -> KernelSandbox:
+    """The sandbox of the kernels plain nbgrader starts (``nbgrader autograde``, formgrader's
+    Autograde button: the course's ``nbgrader_config.py`` names ``CourseKernelManager``):
+    the student side of the package copied once per process, default limits. Refuses,
+    with the reason and the fix, where bubblewrap does not work."""
+    if backend() != "bubblewrap":
+        raise RuntimeError(REFUSAL)
+    if not _COURSE_SANDBOX:
+        from autograder.instructor.limits import Options
+
+        folder = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _COURSE_SANDBOX.append(
+            KernelSandbox(student_library(folder / "library"), Options().memory_mb * 1024**2)
+        )
+    return _COURSE_SANDBOX[0]
+
+
+def __getattr__(name: str):
+    """``CourseKernelManager``, made on first use (jupyter_client is imported only then)."""
+    if name == "CourseKernelManager":
+        globals()[name] = sandboxed_kernel_manager(None)
+        return globals()[name]
+    raise AttributeError(name)
+
+
+def sandboxed_kernel_manager(sandbox: KernelSandbox | None):
+    """An ``AsyncKernelManager`` class whose kernels run in ``sandbox`` (for nbclient's
+    ``kernel_manager_class``; None: ``course_sandbox()``): IPC sockets on the sandbox's own
+    tmpfs, reached from here through ``/proc/<pid>/root``, so nothing the kernel can write
+    lies outside its limits; interrupts as messages, since a signal to the sandbox's init
+    would end it; the grader's sockets bounded (``bounded_context``)."""
+    import zmq.asyncio
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class BoundedKernelClient(AsyncKernelClient):
+        def _context_default(self) -> zmq.asyncio.Context:
+            self._created_context = True  # destroyed with the client's channels
+            return bounded_context(zmq.asyncio.Context())
+
+    class SandboxedKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = "/run/kernel/ipc"
+            self.cache_ports = False
+            self.client_factory = BoundedKernelClient
+
+        @default("context")
+        def _bounded_context(self) -> zmq.asyncio.Context:
+            self._created_context = True
+            return bounded_context(zmq.asyncio.Context())
+
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            self.kernel_spec.interrupt_mode = "message"
+            return (sandbox or course_sandbox()).command(self.connection_file, list(extra_arguments or []))
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+            box = sandbox or course_sandbox()
+            if box.quiet:
+                kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = self.provisioner.process
+            self.ip = f"/proc/{_first_child(process)}/root/run/kernel/ipc"
+            pid = process.pid
+            # one budget for the whole submission: processes (a fork storm) and memory
+            self._group = cgroups.group(box.max_processes, box.memory_bytes)
+            if self._group:
+                self._group.add(pid)
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            group = getattr(self, "_group", None)
+            if group:
+                group.close()
+
+    return SandboxedKernelManager
+
+
+def _first_child(process: subprocess.Popen, timeout: float = 30.0) -> int:
+    """The first child of bwrap's ``process`` (its process inside the namespaces)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):
+            found = children.read_text().split()
+            if found:
+                return int(found[0])
+        time.sleep(0.005)
+    raise RuntimeError(f"{SANDBOX_DID_NOT_START} (is bubblewrap working?)")
+
+
+SANDBOX_DID_NOT_START = "the kernel sandbox did not start"
+
+
+def require_sandbox(unsafe: bool) -> None:
+    """Fail closed: no student code runs without bubblewrap unless asked for in so many words."""
+    if backend() != "bubblewrap" and not unsafe:
+        raise SystemExit(REFUSAL + " --unsafe-no-sandbox grades anyway and says so in the reports.")
+
+
+def sandbox_label(unsafe: bool) -> str:
+    if unsafe and backend() != "bubblewrap":
+        return "NONE (--unsafe-no-sandbox)"
+    budget = "a cgroup per submission" if cgroups.available() else "per-process rlimits only (no cgroup)"
+    return f"{backend()}, processes and memory: {budget}"

@@ -1,0 +1,149 @@
+"""The one check library: self-check cells, nbgrader grade cells and the trusted verify use it.
+
+In a notebook::
+
+    check("rnn_cell_forward", rnn_cell_forward)               # public cases (self-check)
+    check("rnn_cell_forward", rnn_cell_forward, hidden=True)  # in a grade cell
+
+This is the student side: it holds no solution and no hidden case. Public cases
+compare against committed vectors generated from the reference, so students need
+nothing but this package; the graded functions a function calls are replayed from
+the reference's records (``runner.Replay``), so a check judges its function on its
+own and one bug costs one function's points. The hidden cases never enter a
+student's kernel, not even the grading one: code there can read anything the kernel
+holds. ``hidden=True`` only says so; the trusted verify runs the hidden cases in a
+sandbox that gets their inputs alone, and judges the outputs outside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from autograder.student.judge import Outcome, Run, judge, name_mistake
+from autograder.student.paths import vectors_file
+from autograder.student.runner import PACKED, run_plan, unpack
+from autograder.student.specs import SPECS, Spec
+
+Arrays = dict[str, np.ndarray]
+
+
+def _under_the_grader() -> None:
+    """While nbgrader grades this kernel, a function stopped for running too long fails
+    at once in later cells (see ``runaway``)."""
+    if os.environ.get("NBGRADER_EXECUTION") != "autograde":
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and not getattr(shell, "_autograder_runaway", False):
+        from autograder.student import runaway
+
+        runaway.install(shell)
+        shell._autograder_runaway = True
+
+
+_under_the_grader()
+
+
+class CheckFailed(AssertionError):
+    """A failed check; IPython shows only the message, not a traceback into the grader."""
+
+    def _render_traceback_(self) -> list[str]:
+        return ["\x1b[31m" + line + "\x1b[0m" for line in wrapped(str(self))]
+
+
+def wrapped(message: str, width: int = 96) -> list[str]:
+    """The lines of ``message``, broken between words to fit ``width``: JupyterLab breaks
+    long output lines anywhere, even inside a number. Continuations keep the indent."""
+    import textwrap
+
+    lines = []
+    for line in message.splitlines():
+        indent = " " * (len(line) - len(line.lstrip(" -")))
+        lines += textwrap.wrap(
+            line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+        ) or [""]
+    return lines
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """No warnings on stderr: in an nbgrader grade cell any stderr text scores zero."""
+    import warnings
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def split_vectors(spec: Spec, data: Arrays) -> tuple[dict, Arrays, Arrays]:
+    """The plan, inputs and expected data of ``spec`` in a flat vectors dict."""
+    prefix = f"{spec.name}::"
+    plan = json.loads(str(data[prefix + "plan"]))
+    arrays = {k[len(prefix) + 4 :]: data[k] for k in data if k.startswith(prefix + "in::")}
+    expected = {k[len(prefix) + 5 :]: data[k] for k in data if k.startswith(prefix + "exp::")}
+    return plan, arrays, expected
+
+
+def load_vectors(spec: Spec) -> tuple[dict, Arrays, Arrays]:
+    """The public (committed) plan, inputs and expected data of ``spec``."""
+    prefix = f"{spec.name}::"
+    with np.load(vectors_file(spec.assignment), allow_pickle=False) as data:
+        if prefix + PACKED in data.files:
+            return split_vectors(spec, unpack(data, prefix))
+        return split_vectors(spec, {k: data[k] for k in data.files if k.startswith(prefix)})
+
+
+def evaluate(name: str, fn: Callable[..., Any]) -> Outcome:
+    """Run ``fn`` on the public cases of ``name`` in this process and judge it."""
+    spec = SPECS[name]
+    if not callable(fn):
+        return Outcome(name, False, 0, [f"{name} is not a function (got {type(fn).__name__})."])
+    return judged(spec, fn, *load_vectors(spec))
+
+
+def judged(spec: Spec, fn: Callable[..., Any], plan: dict, arrays: Arrays, expected: Arrays) -> Outcome:
+    """``fn`` run in this process on ``plan`` (helpers replayed from its records), judged."""
+    with quiet():
+        run = Run(*run_plan(fn, plan, arrays))
+    return verdict(spec, plan, run, expected)
+
+
+def verdict(spec: Spec, plan: dict, run: Run, expected: Arrays) -> Outcome:
+    """Judge a run; on failure, name the catalogued mistake it matches, if any
+    (``expected`` holds the mistakes' outputs on the same inputs)."""
+    outcome = judge(spec, plan["calls"], run, expected)
+    if not outcome.passed:
+        name_mistake(outcome, spec, run, expected)
+    return outcome
+
+
+HIDDEN_NOTE = (
+    "Hidden tests: not run in this notebook. When your notebook is graded, the grader runs "
+    "them on other inputs in a sandbox of its own; its verdict is your score."
+)
+
+
+def check(name: str, fn: Callable[..., Any], hidden: bool = False) -> None:
+    """Print a confirmation, or raise ``CheckFailed`` with what is wrong and a hint.
+
+    ``hidden=True`` (in a grade cell) says where the hidden tests run: outside this kernel.
+    """
+    if name not in SPECS:
+        raise CheckFailed(f"There is no check called {name!r}; do not edit the check cells.")
+    if hidden:
+        print(HIDDEN_NOTE)
+        return
+    outcome = evaluate(name, fn)
+    if not outcome.passed:
+        raise CheckFailed(outcome.message())
+    # plain text: an emoji shows as an empty box where no emoji font is installed
+    print("OK - " + outcome.message())
