@@ -132,7 +132,7 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "one-hot input not reset",
-            "Make a fresh zero vector before setting x[idx] = 1, or old characters stay on.",
+            "Make a fresh zero vector before setting the new character's entry to 1, or old characters stay on.",
             ("        x = np.zeros((vocab_size, 1))\n        x[idx] = 1.0", "        x[idx] = 1.0"),
         ),
         m(
@@ -154,7 +154,7 @@ CATALOG: dict[str, list[Mistake]] = {
     "optimize": [
         m(
             "parameters never updated",
-            "Update the dict in place: parameters['Wax'] -= learning_rate * gradients['dWax'].",
+            'Update the dict in place: parameters["Wax"] -= learning_rate * gradients["dWax"].',
             (
                 'parameters[name] -= learning_rate * gradients["d" + name]',
                 'parameters[name] - learning_rate * gradients["d" + name]',
