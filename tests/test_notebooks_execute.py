@@ -70,7 +70,8 @@ def assert_training_output(nb: nbformat.NotebookNode) -> None:
         assert any("image/png" in o.get("data", {}) for o in c.outputs), f"{name} drew no plot"
         text = stdout(c)
         assert label in text, f"{name} printed {text!r}"
-        invented = text.split(label, 1)[1].split(":", 1)[1].replace("\n", ",").split(",")
+        after = text.split(label, 1)[1]
+        invented = (after if label.endswith(":") else after.split(":", 1)[1]).replace("\n", ",").split(",")
         assert sum(bool(name.strip()) for name in invented) >= 6, f"too few invented names: {text!r}"
     assert "steps:" in stdout(cell(nb, "code_train_elements")), "model printed no samples while training"
 
