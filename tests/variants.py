@@ -781,9 +781,10 @@ def clip_by_norm(gradients, max_norm):
 
 variant(
     "clip_by_norm",
-    "norms of the arrays combined",
+    "norms of the arrays combined, float32",
     """
 def clip_by_norm(gradients, max_norm):
+    gradients = {k: g.astype(np.float32) for k, g in gradients.items()}
     norms = np.array([np.linalg.norm(g) for g in gradients.values()])
     total = np.linalg.norm(norms)
     scale = max_norm / total if total > max_norm else 1
@@ -807,7 +808,7 @@ def bigram_log_probs(names, char_to_ix):
 
 variant(
     "bigram_log_probs",
-    "a dict of pair counts, then a table",
+    "a dict of pair counts, then a float32 table",
     """
 from collections import Counter
 
@@ -818,7 +819,7 @@ def bigram_log_probs(names, char_to_ix):
         text = "\\n" + name + "\\n"
         pairs.update(zip(text[:-1], text[1:]))
     V = len(char_to_ix)
-    table = np.zeros((V, V))
+    table = np.zeros((V, V), dtype=np.float32)
     for (prev, nxt), n in pairs.items():
         table[char_to_ix[nxt], char_to_ix[prev]] = n
     table += 1
