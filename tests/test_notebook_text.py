@@ -76,7 +76,7 @@ def test_hints_index_only_variables_the_skeleton_has(function: str) -> None:
         for expression in re.findall(r"\b[A-Za-z_]\w*\[[^\]]*\]", mistake.hint):
             assert expression in everything, f"{function}: hint {mistake.name!r} says {expression}"
             name = expression.split("[")[0]
-            assert re.search(rf"\b{name}\b", skeleton + markdown), f"{function}: {name} is not in the notebook"
+            assert re.search(rf"\b{name}\b", skeleton + markdown), f"{function}: no {name} in the notebook"
         for name in re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", mistake.hint):
             assert name in everything, f"{function}: hint {mistake.name!r} names {name}, unknown to students"
 
@@ -342,7 +342,8 @@ def test_the_notebook_runs_in_the_time_the_text_says(full_run: nbformat.Notebook
     load does not change) is under the quoted bound, and so is the measurement quoted."""
     intro = quoted("md_intro")
     assert "under a minute" in intro
-    assert number(intro, r"measured with `jupyter nbconvert --execute` on two cores: (\d+) s of CPU time") < 60
+    measured = r"measured with `jupyter nbconvert --execute` on two cores: (\d+) s of CPU time"
+    assert number(intro, measured) < 60
     cpu = number(printed(full_run, "code_runtime"), r"\((\d+) s of CPU time")
     assert cpu < 60, f"the notebook took {cpu} s of CPU time"
 

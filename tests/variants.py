@@ -703,19 +703,16 @@ def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_r
 
 variant(
     "gradient_flow",
-    "rnn_backward with da zero but at the last step",
+    "norms collected backwards, then reversed",
     """
 def gradient_flow(da_last, caches):
     cell_caches, x = caches
-    n_a, m = da_last.shape
-    T_x = len(cell_caches)
-    norms = np.empty(T_x)
-    norms[-1] = np.linalg.norm(da_last)
-    for t in range(T_x - 1):
-        da = np.zeros((n_a, m, T_x - t))
-        da[:, :, -1] = da_last
-        norms[t] = np.linalg.norm(rnn_backward(da, (cell_caches[t + 1 :], x[:, :, t + 1 :]))["da0"])
-    return norms
+    collected = [np.linalg.norm(da_last.ravel())]
+    da = da_last
+    for t in range(len(cell_caches) - 1, 0, -1):
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]
+        collected.append(np.linalg.norm(da.ravel()))
+    return np.array(collected[::-1])
 """,
 )
 

@@ -132,7 +132,8 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "one-hot input not reset",
-            "Make a fresh zero vector before setting the new character's entry to 1, or old characters stay on.",
+            "Make a fresh zero vector before setting the new character's entry to 1, or old "
+            "characters stay on.",
             ("        x = np.zeros((vocab_size, 1))\n        x[idx] = 1.0", "        x[idx] = 1.0"),
         ),
         m(
