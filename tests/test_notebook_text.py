@@ -389,3 +389,17 @@ def test_the_protocol_measurements_the_text_quotes() -> None:
     assert abs(carried_all - number(text, r"and (\d\.\d+) nats per character over whole names")) < 0.1
     assert abs(reset_first - number(text, r"from zeros gives (\d\.\d+) and")) < 0.1
     assert abs(reset_all - number(text, r"from zeros gives \d\.\d+ and (\d\.\d+) from zeros")) < 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("notebooks_full_5b")
+def test_the_readme_quotes_the_notebooks_numbers(full_run: nbformat.NotebookNode) -> None:
+    """Every decimal number of the README's "What assign_5b measures" is one the full run
+    printed (learning rates and losses alike) or one the notebook's text gives."""
+    readme = README.read_text()
+    section = readme.split("### What assign_5b measures", 1)[1].split("\n## ", 1)[0]
+    said = "\n".join(c.source for c in full_run.cells if c.cell_type == "markdown")
+    shown = "\n".join(stdout(c) for c in full_run.cells if c.cell_type == "code") + said
+    printed_numbers = {float(x) for x in re.findall(r"\d+\.\d+", shown)}
+    for value in re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", section):
+        assert float(value) in printed_numbers, f"README says {value}; the notebook shows no such number"
