@@ -101,7 +101,8 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "rescaled by the norm",
-            "This assignment clips element-wise with np.clip.",
+            "clip works element-wise, with np.clip on each array; rescaling by the norm is what "
+            "clip_by_norm does.",
             (
                 "np.clip(grad, -max_value, max_value)",
                 "grad * min(1.0, max_value / (np.linalg.norm(grad) + 1e-12))",
