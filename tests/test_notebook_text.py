@@ -20,7 +20,7 @@ from test_notebooks_execute import assert_graded_cells_pass, assert_training_out
 
 from autograder.instructor.mistakes import CATALOG
 from autograder.instructor.reference import reference
-from autograder.instructor.release import CARRIES_ANSWERS_OF
+from autograder.instructor.release import CARRIES_ANSWERS_OF, release_warnings
 from autograder.student.judge import TOL
 from autograder.student.paths import release_notebook, solution_notebook
 from autograder.student.specs import ASSIGNMENTS, SPECS, specs_for
@@ -103,6 +103,13 @@ def test_an_assignment_carrying_anothers_answers_is_declared_and_released_after_
     readme = README.read_text()
     assert "release --assignment assign_5a" in readme
     assert "5b only after\n5a's deadline" in readme
+
+
+def test_release_notes_what_a_bundle_gives_away() -> None:
+    """5a alone gives nothing away; a bundle with 5b says to release it after 5a's deadline."""
+    assert release_warnings(("assign_5a",)) == []
+    (note,) = release_warnings(("assign_5a", "assign_5b"))
+    assert "rnn_forward" in note and "after assign_5a's deadline" in note
 
 
 def test_the_split_has_the_sizes_the_text_gives() -> None:
