@@ -25,7 +25,7 @@ from pathlib import Path
 
 from autograder.instructor.sandbox import copy_student_side
 from autograder.student.paths import course_root, release_notebook
-from autograder.student.specs import ASSIGNMENTS, title
+from autograder.student.specs import ASSIGNMENTS, carries, title
 
 NAME = "rnn-course-checks"
 VERSION = "0.1.0"
@@ -87,9 +87,9 @@ def build_wheel(dest: Path) -> Path:
 
 
 # An assignment whose provided (read-only) code answers another one's graded functions:
-# released only after that one's deadline. assign_5b's provided cell holds rnn_forward,
-# 5a's answer (tests/test_notebook_text.py finds every such function and checks this list).
-CARRIES_ANSWERS_OF: dict[str, dict[str, tuple[str, ...]]] = {"assign_5b": {"assign_5a": ("rnn_forward",)}}
+# released only after that one's deadline. Declared in each assignment's module
+# (``CARRIES_ANSWERS_OF``; tests/test_notebook_text.py finds every such function and checks).
+CARRIES_ANSWERS_OF: dict[str, dict[str, tuple[str, ...]]] = {a: c for a in ASSIGNMENTS if (c := carries(a))}
 
 
 def release_warnings(assignments: tuple[str, ...]) -> list[str]:

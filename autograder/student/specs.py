@@ -21,7 +21,7 @@ import pkgutil
 from autograder.student import assignments
 from autograder.student.cases import Case, Spec
 
-__all__ = ["ASSIGNMENTS", "SPECS", "Case", "Spec", "specs_for", "title"]
+__all__ = ["ASSIGNMENTS", "SPECS", "Case", "Spec", "carries", "specs_for", "title"]
 
 ASSIGNMENTS: tuple[str, ...] = tuple(
     sorted(m.name for m in pkgutil.iter_modules(assignments.__path__) if m.name.startswith("assign_"))
@@ -38,6 +38,12 @@ for _a in ASSIGNMENTS:
 def specs_for(assignment: str) -> list[Spec]:
     """The graded functions of ``assignment``, in notebook order."""
     return [s for s in SPECS.values() if s.assignment == assignment]
+
+
+def carries(assignment: str) -> dict[str, tuple[str, ...]]:
+    """The graded functions of other assignments that ``assignment``'s provided (read-only)
+    code defines, by assignment: it is released only after their deadlines."""
+    return dict(getattr(_MODULES[assignment], "CARRIES_ANSWERS_OF", {}))
 
 
 def title(assignment: str) -> str:

@@ -25,6 +25,8 @@ from autograder.student.cases import (
 from autograder.student.runner import RngSeed
 
 TITLE = "a character-level language model"
+# Its provided cells hold 5a's rnn_forward (5b trains on it): released after 5a's deadline.
+CARRIES_ANSWERS_OF = {"assign_5a": ("rnn_forward",)}
 
 
 def _cell_backward_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
