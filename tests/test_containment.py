@@ -196,14 +196,14 @@ def verify_job_files(assignment: str) -> dict[str, bytes]:
 
 
 def test_plain_nbgrader_autograde_refuses_without_the_sandbox(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_course
 ) -> None:
     """The course's nbgrader_config.py starts every kernel in the sandbox: with bubblewrap
     unavailable, plain `nbgrader autograde` runs no student code and says why and how to fix it."""
     from autograder.instructor import submissions
-    from autograder.instructor.course import make_course, nbgrader, submit
+    from autograder.instructor.course import nbgrader, submit
 
-    course = make_course(tmp_path / "course")
+    course = new_course(tmp_path / "course")
     marker = tmp_path / "ran.txt"
     nb = submissions.add_cell(submissions.completed(A), f"open({str(marker)!r}, 'w').write('ran')")
     submit(course, "alice", A, nb)
