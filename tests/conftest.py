@@ -69,6 +69,16 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory, new_course: NewCourse
     return grade_adversarial_class(tmp_path_factory.mktemp("adversarial"), new_course)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of the adversarial class (``graded_class``, however it gets it) runs on the
+    worker that graded the class: one xdist group; the other tests of its modules are free
+    to run on either worker. (Before pytest-xdist names the groups, hence ``tryfirst``.)"""
+    for item in items:
+        if "graded_class" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group("adversarial"))
+
+
 @contextlib.contextmanager
 def fresh_database(server: str, prefix: str) -> Iterator[str]:
     """A new, empty database on the PostgreSQL ``server`` (a URL), dropped afterwards."""

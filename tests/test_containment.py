@@ -6,7 +6,8 @@ Each attacker hands in the blank release plus one cell of attack, so any solutio
 text found in what they get back is a leak. The honest and victim students keep
 their exact scores, the course's files stay byte-identical, and no process an
 attacker started outlives grading. The attackers are graded in the same class as
-``test_grade_class``'s students (``tests/adversarial.py``), once per test run.
+``test_grade_class``'s students (``tests/adversarial.py``), once per test run; the tests
+of that class share its xdist group (conftest.py), the others run on either worker.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from autograder.instructor.course import db_url
 from autograder.instructor.preprocessors import clean_feedback_html
 from autograder.instructor.verify import grade_cells
 from autograder.student.paths import course_root, solution_notebook
-
-pytestmark = pytest.mark.xdist_group("adversarial")  # shares the graded class with test_grade_class
 
 A = "assign_5a"
 POINTS = {fn: p for fn, (_, p) in grade_cells(A).items()}
