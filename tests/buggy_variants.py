@@ -404,6 +404,160 @@ def sample(parameters, char_to_ix, rng, max_length=50):
 )
 
 
+# --- assign_5c ----------------------------------------------------------------------
+
+buggy(
+    "gru_cell_backward",
+    "the update gate's derivative taken from the wrong side of z",
+    "einsum, h_tilde - a_prev",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, p = cache
+    n_a = a_prev.shape[0]
+    s = np.vstack([a_prev, xt])
+    s_r = np.vstack([r * a_prev, xt])
+    g_h = da_next * (1 - z) * (1 - h_tilde**2)
+    g_sr = np.einsum("ij,im->jm", p["Wh"], g_h)
+    g_z = da_next * (h_tilde - a_prev) * z * (1 - z)
+    g_r = g_sr[:n_a] * a_prev * r * (1 - r)
+    g_s = np.einsum("ij,im->jm", p["Wz"], g_z) + np.einsum("ij,im->jm", p["Wr"], g_r)
+    return {"dWz": np.einsum("im,jm->ij", g_z, s), "dWr": np.einsum("im,jm->ij", g_r, s),
+            "dWh": np.einsum("im,jm->ij", g_h, s_r), "dbz": g_z.sum(1, keepdims=True),
+            "dbr": g_r.sum(1, keepdims=True), "dbh": g_h.sum(1, keepdims=True),
+            "da_prev": da_next * z + g_sr[:n_a] * r + g_s[:n_a], "dxt": g_sr[n_a:] + g_s[n_a:]}
+""",
+)
+
+buggy(
+    "gru_cell_backward",
+    "the reset gate's path into a_prev is dropped",
+    "Wh split into blocks, only the gates and the direct path into da_prev",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    n_a = a_prev.shape[0]
+    Wz_a, Wz_x = parameters["Wz"][:, :n_a], parameters["Wz"][:, n_a:]
+    Wr_a, Wr_x = parameters["Wr"][:, :n_a], parameters["Wr"][:, n_a:]
+    Wh_a, Wh_x = parameters["Wh"][:, :n_a], parameters["Wh"][:, n_a:]
+    dpre_h = da_next * (1 - z) * (1 - h_tilde * h_tilde)
+    dpre_z = da_next * (a_prev - h_tilde) * z * (1 - z)
+    dpre_r = (Wh_a.T @ dpre_h) * a_prev * r * (1 - r)
+    da_prev = da_next * z + Wz_a.T @ dpre_z + Wr_a.T @ dpre_r
+    dxt = Wh_x.T @ dpre_h + Wz_x.T @ dpre_z + Wr_x.T @ dpre_r
+    dWh = np.hstack([dpre_h @ (r * a_prev).T, dpre_h @ xt.T])
+    dWz = np.hstack([dpre_z @ a_prev.T, dpre_z @ xt.T])
+    dWr = np.hstack([dpre_r @ a_prev.T, dpre_r @ xt.T])
+    return {"dxt": dxt, "da_prev": da_prev, "dWz": dWz, "dWr": dWr, "dWh": dWh,
+            "dbz": dpre_z.sum(axis=1, keepdims=True), "dbr": dpre_r.sum(axis=1, keepdims=True),
+            "dbh": dpre_h.sum(axis=1, keepdims=True)}
+""",
+)
+
+buggy(
+    "gru_cell_backward",
+    "reset gate differentiated after the matmul (PyTorch's GRU)",
+    "PyTorch's derivatives written with the weight blocks",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    n_a = a_prev.shape[0]
+    Wh_a, Wh_x = parameters["Wh"][:, :n_a], parameters["Wh"][:, n_a:]
+    hidden_part = Wh_a @ a_prev
+    dn = da_next * (1 - z) * (1 - h_tilde**2)
+    dr = dn * hidden_part
+    dz = da_next * (a_prev - h_tilde)
+    dz_pre, dr_pre = dz * z * (1 - z), dr * r * (1 - r)
+    s = np.concatenate([a_prev, xt], axis=0)
+    ds = parameters["Wz"].T @ dz_pre + parameters["Wr"].T @ dr_pre
+    return {
+        "dWz": dz_pre @ s.T, "dWr": dr_pre @ s.T,
+        "dWh": np.concatenate([(dn * r) @ a_prev.T, dn @ xt.T], axis=1),
+        "dbz": np.sum(dz_pre, axis=1, keepdims=True), "dbr": np.sum(dr_pre, axis=1, keepdims=True),
+        "dbh": np.sum(dn, axis=1, keepdims=True),
+        "da_prev": da_next * z + Wh_a.T @ (dn * r) + ds[:n_a],
+        "dxt": Wh_x.T @ dn + ds[n_a:],
+    }
+""",
+)
+
+buggy(
+    "gru_cell_backward",
+    "a gate's sigmoid derivative is missing",
+    "the reset gate's only, loops over examples",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    Wz, Wr, Wh = parameters["Wz"], parameters["Wr"], parameters["Wh"]
+    n_a, m = a_prev.shape
+    out = {k: np.zeros_like(parameters[k[1:]]) for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    out["da_prev"], out["dxt"] = np.zeros_like(a_prev), np.zeros_like(xt)
+    for j in range(m):
+        s = np.concatenate([a_prev[:, j], xt[:, j]])
+        s_r = np.concatenate([r[:, j] * a_prev[:, j], xt[:, j]])
+        gh = da_next[:, j] * (1 - z[:, j]) * (1 - h_tilde[:, j] ** 2)
+        gs_r = Wh.T @ gh
+        gz = da_next[:, j] * (a_prev[:, j] - h_tilde[:, j]) * z[:, j] * (1 - z[:, j])
+        gr = gs_r[:n_a] * a_prev[:, j]
+        gs = Wz.T @ gz + Wr.T @ gr
+        out["dWz"] += np.outer(gz, s)
+        out["dWr"] += np.outer(gr, s)
+        out["dWh"] += np.outer(gh, s_r)
+        out["dbz"][:, 0] += gz
+        out["dbr"][:, 0] += gr
+        out["dbh"][:, 0] += gh
+        out["da_prev"][:, j] = da_next[:, j] * z[:, j] + gs_r[:n_a] * r[:, j] + gs[:n_a]
+        out["dxt"][:, j] = gs_r[n_a:] + gs[n_a:]
+    return out
+""",
+)
+
+buggy(
+    "gru_backward",
+    "parameter gradients overwritten",
+    "only the biases overwritten",
+    """
+def gru_backward(da, caches):
+    steps, x = caches
+    n_a, m, T_x = da.shape
+    out = {"dx": np.zeros((x.shape[0], m, T_x))}
+    for k in ("dWz", "dWr", "dWh"):
+        out[k] = np.zeros((n_a, n_a + x.shape[0]))
+    carry = np.zeros((n_a, m))
+    for t in range(T_x - 1, -1, -1):
+        g = gru_cell_backward(da[:, :, t] + carry, steps[t])
+        out["dx"][:, :, t] = g["dxt"]
+        for k in ("dWz", "dWr", "dWh"):
+            out[k] += g[k]
+        for k in ("dbz", "dbr", "dbh"):
+            out[k] = g[k]
+        carry = g["da_prev"]
+    out["da0"] = carry
+    return out
+""",
+)
+
+buggy(
+    "gru_backward",
+    "da_prev not accumulated across time",
+    "while loop, the cell fed da alone",
+    """
+def gru_backward(da, caches):
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    totals = {k: 0 for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    dx = np.zeros((x.shape[0], m, T_x))
+    t, da0 = T_x, None
+    while t > 0:
+        t -= 1
+        step = gru_cell_backward(da[:, :, t], cell_caches[t])
+        dx[:, :, t] = step["dxt"]
+        totals = {k: v + step[k] for k, v in totals.items()}
+        da0 = step["da_prev"]
+    return {"dx": dx, "da0": da0, **totals}
+""",
+)
+
+
 # --- mistakes the catalogue does not hold: they must fail WITHOUT a hint ---------------
 # (a hint that names the wrong mistake misleads more than none)
 
@@ -494,6 +648,28 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
     for k in ("Wax", "Waa", "Wya", "ba", "by"):
         parameters[k] -= 2 * learning_rate * gradients["d" + k]
     return loss, gradients, cache[0][:, :, -1]
+""",
+)
+
+
+unknown(
+    "gru_cell_backward",
+    "the gates' stack taken as [xt; a_prev] in dWz and dWr",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    n_a = a_prev.shape[0]
+    s_wrong = np.concatenate([xt, a_prev], axis=0)
+    s_r = np.concatenate([r * a_prev, xt], axis=0)
+    du_h = da_next * (1 - z) * (1 - h_tilde**2)
+    ds_r = parameters["Wh"].T @ du_h
+    du_z = da_next * (a_prev - h_tilde) * z * (1 - z)
+    du_r = ds_r[:n_a] * a_prev * r * (1 - r)
+    ds = parameters["Wz"].T @ du_z + parameters["Wr"].T @ du_r
+    return {"dxt": ds_r[n_a:] + ds[n_a:], "da_prev": da_next * z + ds_r[:n_a] * r + ds[:n_a],
+            "dWz": du_z @ s_wrong.T, "dWr": du_r @ s_wrong.T, "dWh": du_h @ s_r.T,
+            "dbz": du_z.sum(axis=1, keepdims=True), "dbr": du_r.sum(axis=1, keepdims=True),
+            "dbh": du_h.sum(axis=1, keepdims=True)}
 """,
 )
 

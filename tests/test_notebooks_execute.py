@@ -9,6 +9,7 @@ printed (``pytest -s``); nothing is asserted about it.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import nbformat
@@ -75,14 +76,31 @@ def assert_training_output(nb: nbformat.NotebookNode) -> None:
     assert "step" in stdout(cell(nb, "code_train_elements")), "model printed no samples while training"
 
 
+def long_range_accuracies(nb: nbformat.NotebookNode) -> dict[str, dict[int, float]]:
+    """assign_5c: the accuracy per model and T that the long-range cell printed (as numbers),
+    after checking it drew its plot and the gradient-reach cell drew its own."""
+    for name in ("code_long_range_run", "code_gradient_reach"):
+        assert any("image/png" in o.get("data", {}) for o in cell(nb, name).outputs), f"{name} drew no plot"
+    text = stdout(cell(nb, "code_long_range_run"))
+    found = {
+        kind: {int(T): float(acc) / 100 for T, acc in re.findall(r"T=(\d+): (\d+)%", line)}
+        for kind, line in re.findall(r"^(RNN|GRU): (.*)$", text, re.M)
+    }
+    assert set(found) == {"RNN", "GRU"} and found["RNN"], text
+    return found
+
+
 @pytest.mark.xdist_group("notebooks_fast")
-@pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b"])
+@pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b", "assign_5c"])
 def test_solutions_execute_as_under_nbgrader(assignment: str) -> None:
     """With NBGRADER_EXECUTION set every cell runs and every check passes."""
     nb = execute(assignment, fast=True)
     assert_graded_cells_pass(nb)
     if assignment == "assign_5b":
         assert_training_output(nb)
+    if assignment == "assign_5c":
+        accuracy = long_range_accuracies(nb)
+        assert set(accuracy["GRU"]) == {5, 100}, accuracy  # two lengths under the grader
 
 
 @pytest.mark.xdist_group("notebooks_fast")
@@ -98,3 +116,16 @@ def test_assign_5b_full_training() -> None:
     nb = execute("assign_5b", fast=False)
     assert_graded_cells_pass(nb)
     assert_training_output(nb)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("notebooks_full_5c")
+def test_assign_5c_long_range_as_students_run_it() -> None:
+    """As a student runs it, assign_5c trains both networks at every T of its plot: both right
+    at T=5, the GRU right and the RNN near chance (25%) at T=100, as its text says."""
+    nb = execute("assign_5c", fast=False)
+    assert_graded_cells_pass(nb)
+    accuracy = long_range_accuracies(nb)
+    assert set(accuracy["RNN"]) == set(accuracy["GRU"]) == {5, 10, 20, 40, 70, 100}, accuracy
+    assert accuracy["RNN"][5] >= 0.95 and accuracy["GRU"][5] >= 0.95, accuracy
+    assert accuracy["GRU"][100] >= 0.95 and accuracy["RNN"][100] <= 0.35, accuracy

@@ -703,6 +703,167 @@ def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_r
 """,
 )
 
+# --- assign_5c ----------------------------------------------------------------------
+
+variant(
+    "gru_cell_backward",
+    "loop over examples, Wh split into its a_prev and xt blocks",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    Wz, Wr, Wh = parameters["Wz"], parameters["Wr"], parameters["Wh"]
+    n_a, m = a_prev.shape
+    Wh_a, Wh_x = Wh[:, :n_a], Wh[:, n_a:]
+    grads = {"dxt": np.zeros(xt.shape), "da_prev": np.zeros(a_prev.shape)}
+    grads.update({k: np.zeros(parameters[k[1:]].shape) for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")})
+    for j in range(m):
+        g, ap, x_j = da_next[:, j], a_prev[:, j], xt[:, j]
+        zj, rj, hj = z[:, j], r[:, j], h_tilde[:, j]
+        s = np.concatenate([ap, x_j])
+        du_h = g * (1 - zj) * (1 - hj * hj)
+        grads["dWh"][:, :n_a] += np.outer(du_h, rj * ap)
+        grads["dWh"][:, n_a:] += np.outer(du_h, x_j)
+        grads["dbh"][:, 0] += du_h
+        d_reset = Wh_a.T.dot(du_h)
+        du_z = g * (ap - hj) * zj * (1 - zj)
+        du_r = d_reset * ap * rj * (1 - rj)
+        grads["dWz"] += np.outer(du_z, s)
+        grads["dWr"] += np.outer(du_r, s)
+        grads["dbz"][:, 0] += du_z
+        grads["dbr"][:, 0] += du_r
+        ds = Wz.T.dot(du_z) + Wr.T.dot(du_r)
+        grads["da_prev"][:, j] = g * zj + d_reset * rj + ds[:n_a]
+        grads["dxt"][:, j] = Wh_x.T.dot(du_h) + ds[n_a:]
+    return grads
+""",
+)
+
+variant(
+    "gru_cell_backward",
+    "einsum, gates recomputed from the parameters, prints",
+    """
+def gru_pre_activations(a_prev, xt, parameters):
+    s = np.vstack([a_prev, xt])
+    z = sigmoid(np.einsum("ij,jm->im", parameters["Wz"], s) + parameters["bz"])
+    r = sigmoid(np.einsum("ij,jm->im", parameters["Wr"], s) + parameters["br"])
+    s_reset = np.vstack([r * a_prev, xt])
+    h = np.tanh(np.einsum("ij,jm->im", parameters["Wh"], s_reset) + parameters["bh"])
+    return s, s_reset, z, r, h
+
+
+def gru_cell_backward(da_next, cache):
+    _, a_prev, xt, _, _, _, parameters = cache
+    s, s_reset, z, r, h = gru_pre_activations(a_prev, xt, parameters)
+    n_a = len(a_prev)
+    du_h = da_next * (1 - z) * (1 - h**2)
+    d_s_reset = np.einsum("ij,im->jm", parameters["Wh"], du_h)
+    du_z = da_next * (a_prev - h) * z * (1 - z)
+    du_r = d_s_reset[:n_a] * a_prev * r * (1 - r)
+    d_s = np.einsum("ij,im->jm", parameters["Wz"], du_z) + np.einsum("ij,im->jm", parameters["Wr"], du_r)
+    print("gate gradients:", np.abs(du_z).max(), np.abs(du_r).max())
+    return {
+        "dWz": np.einsum("im,jm->ij", du_z, s),
+        "dWr": np.einsum("im,jm->ij", du_r, s),
+        "dWh": np.einsum("im,jm->ij", du_h, s_reset),
+        "dbz": du_z.sum(axis=1)[:, None],
+        "dbr": du_r.sum(axis=1)[:, None],
+        "dbh": du_h.sum(axis=1)[:, None],
+        "da_prev": da_next * z + d_s_reset[:n_a] * r + d_s[:n_a],
+        "dxt": d_s_reset[n_a:] + d_s[n_a:],
+    }
+""",
+)
+
+variant(
+    "gru_cell_backward",
+    "float32",
+    """
+def gru_cell_backward(da_next, cache):
+    f32 = np.float32
+    a_next, a_prev, xt, z, r, h_tilde = (v.astype(f32) for v in cache[:6])
+    Wz, Wr, Wh = (cache[6][k].astype(f32) for k in ("Wz", "Wr", "Wh"))
+    g = da_next.astype(f32)
+    n_a = a_prev.shape[0]
+    s = np.concatenate([a_prev, xt])
+    s_reset = np.concatenate([r * a_prev, xt])
+    du_h = g * (1 - z) * (1 - np.square(h_tilde))
+    d_s_reset = Wh.T @ du_h
+    du_z = g * (a_prev - h_tilde) * z * (1 - z)
+    du_r = d_s_reset[:n_a] * a_prev * r * (1 - r)
+    d_s = Wz.T @ du_z + Wr.T @ du_r
+    return {"dxt": d_s_reset[n_a:] + d_s[n_a:], "da_prev": g * z + d_s_reset[:n_a] * r + d_s[:n_a],
+            "dWz": du_z @ s.T, "dWr": du_r @ s.T, "dWh": du_h @ s_reset.T,
+            "dbz": du_z.sum(axis=1, keepdims=True), "dbr": du_r.sum(axis=1, keepdims=True),
+            "dbh": du_h.sum(axis=1, keepdims=True)}
+""",
+)
+
+variant(
+    "gru_backward",
+    "while loop from the end, a dict of sums",
+    """
+def gru_backward(da, caches):
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    n_x = x.shape[0]
+    sums = {k: 0.0 for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    dx = np.empty((n_x, m, T_x))
+    carried = np.zeros((n_a, m))
+    t = T_x - 1
+    while t >= 0:
+        step = gru_cell_backward(carried + da[:, :, t], cell_caches[t])
+        dx[:, :, t] = step["dxt"]
+        for key in sums:
+            sums[key] = sums[key] + step[key]
+        carried = step["da_prev"]
+        t -= 1
+    return {"dx": dx, "da0": carried, **sums}
+""",
+)
+
+variant(
+    "gru_backward",
+    "steps kept in a list, summed with np.sum at the end",
+    """
+def gru_backward(da, caches):
+    cell_caches, x = caches
+    T_x = da.shape[2]
+    steps = [None] * T_x
+    flowing = np.zeros_like(da[:, :, 0])
+    for t in range(T_x - 1, -1, -1):
+        steps[t] = gru_cell_backward(da[:, :, t] + flowing, cell_caches[t])
+        flowing = steps[t]["da_prev"]
+    out = {key: np.sum([step[key] for step in steps], axis=0)
+           for key in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    out["dx"] = np.stack([step["dxt"] for step in steps], axis=2)
+    out["da0"] = flowing
+    return out
+""",
+)
+
+variant(
+    "gru_backward",
+    "float32 accumulators",
+    """
+def gru_backward(da, caches):
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    n_x = x.shape[0]
+    f32 = np.float32
+    dx = np.zeros((n_x, m, T_x), dtype=f32)
+    acc = {k: np.zeros((n_a, n_a + n_x), dtype=f32) for k in ("dWz", "dWr", "dWh")}
+    acc.update({k: np.zeros((n_a, 1), dtype=f32) for k in ("dbz", "dbr", "dbh")})
+    da_prevt = np.zeros((n_a, m), dtype=f32)
+    for t in reversed(range(T_x)):
+        grads = gru_cell_backward((da[:, :, t] + da_prevt).astype(f32), cell_caches[t])
+        dx[:, :, t] = grads["dxt"]
+        da_prevt = grads["da_prev"].astype(f32)
+        for k in acc:
+            acc[k] += grads[k].astype(f32)
+    return {"dx": dx, "da0": da_prevt, **acc}
+""",
+)
+
 VARIANTS: list[Variant] = [
     Variant(function, label, source.lstrip("\n"), slot)
     for function, entries in _SOURCES.items()

@@ -49,12 +49,12 @@ def grade_histogram(path: Path, totals: list[float], max_total: float) -> Path:
 
 
 def failure_rates(path: Path, rates: dict[str, float]) -> Path:
-    """Share of submissions failing each check: where the class needs help."""
+    """Share of submissions short of full marks on each check: where the class needs help."""
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(rates) + 1.2))
     names = list(rates)
     ax.barh(names, [100 * rates[n] for n in names], color="#c44e52")
     ax.invert_yaxis()
-    ax.set(xlabel="% of submissions failing", xlim=(0, 100), title="Failure rate per check")
+    ax.set(xlabel="% of submissions short of full marks", xlim=(0, 100), title="Failure rate per check")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from autograder.instructor.sandbox import copy_student_side
 from autograder.student.paths import course_root, release_notebook
-from autograder.student.specs import ASSIGNMENTS
+from autograder.student.specs import ASSIGNMENTS, title
 
 NAME = "rnn-course-checks"
 VERSION = "0.1.0"
@@ -33,10 +33,12 @@ STUDENT_REQUIREMENTS = ["numpy>=1.24,<3", "matplotlib>=3.7,<4", "jupyterlab>=4,<
 
 STUDENT_README = """# Recurrent networks from scratch
 
-Two notebooks: `notebooks/assign_5a.ipynb` (an RNN and a GRU, forward) and
-`notebooks/assign_5b.ipynb` (backpropagation through time and a character-level
-language model). Under each function you write, a check cell tells you whether it is
-right, and if not, which output is wrong and what to look at.
+One notebook per assignment:
+
+{notebooks}
+
+Under each function you write, a check cell tells you whether it is right, and if not,
+which output is wrong and what to look at.
 
 ```bash
 pip install -r requirements.txt     # NumPy, matplotlib, JupyterLab and the checks
@@ -95,7 +97,8 @@ def build_bundle(out: Path) -> Path:
     wheel = build_wheel(out / "wheels")
     requirements = [f"./wheels/{wheel.name}", *STUDENT_REQUIREMENTS]
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(STUDENT_README, encoding="utf-8")
+    notebooks = "\n".join(f"- `notebooks/{a}.ipynb`: {title(a)}" for a in ASSIGNMENTS)
+    (out / "README.md").write_text(STUDENT_README.format(notebooks=notebooks), encoding="utf-8")
     return Path(shutil.make_archive(str(out), "zip", root_dir=out.parent, base_dir=out.name))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from autograder.student.cases import (
     Arrays,
     Case,
+    Part,
     Spec,
     dims,
     numerical_gradients,
@@ -217,10 +218,32 @@ SEQ_BWD = {f"{k}": f"gradients['{k}']" for k in ("dx", "da0", "dWax", "dWaa", "d
 LM_DEPS = ("softmax", "rnn_forward", "one_hot", "lm_forward", "lm_backward", "initialize_parameters")
 
 
+# Partial credit (README, "Points"): the backward functions share their points equally
+# among their five gradients (the default: one part per compared output); sample's by its
+# cases (the default when no output is compared), model's by its cases too (a bug in the
+# loop shows in the losses and the trained parameters alike); clip's and optimize's by
+# these weights. A part is earned when it is right in every hidden case.
+CLIP_PARTS = (
+    Part("the five parameter gradients", GRAD_KEYS, 4),
+    Part("any other key (dx, da0)", ("dx", "da0"), 1),
+)
+OPTIMIZE_PARTS = (
+    Part("loss", ("0",), 2),
+    Part("gradients (clipped)", tuple(f"1/{k}" for k in GRAD_KEYS), 3),
+    Part("a_last", ("2",), 1),
+    Part("parameters after the update", tuple(f"args/3/{k}" for k in ("Wax", "Waa", "Wya", "ba", "by")), 4),
+)
+
 SPECS: list[Spec] = [
     Spec("rnn_cell_backward", "assign_5b", CELL_BWD, _cell_backward_cases),
     Spec("rnn_backward", "assign_5b", SEQ_BWD, _backward_cases, deps=("rnn_cell_backward",)),
-    Spec("clip", "assign_5b", {k: f"gradients['{k}']" for k in GRAD_KEYS + ("dx", "da0")}, _clip_cases),
+    Spec(
+        "clip",
+        "assign_5b",
+        {k: f"gradients['{k}']" for k in GRAD_KEYS + ("dx", "da0")},
+        _clip_cases,
+        parts=CLIP_PARTS,
+    ),
     Spec("sample", "assign_5b", {}, _sample_cases, deps=("softmax",), kind="distribution"),
     Spec(
         "optimize",
@@ -236,6 +259,7 @@ SPECS: list[Spec] = [
         },
         _optimize_cases,
         deps=LM_DEPS + ("rnn_backward", "rnn_cell_backward", "clip"),
+        parts=OPTIMIZE_PARTS,
     ),
     Spec(
         "model",
@@ -246,5 +270,6 @@ SPECS: list[Spec] = [
         },
         _model_cases,
         deps=LM_DEPS + ("rnn_backward", "rnn_cell_backward", "clip", "sample", "optimize"),
+        by_case=True,
     ),
 ]
