@@ -167,8 +167,36 @@ def gru_cell_backward_paths() -> str:
     return _svg(720, 344, body, "Backward through one GRU cell: the paths into da_prev")
 
 
+def rnn_cell() -> str:
+    """One cell: a_prev from the left and xt from below into the affine map, tanh, a_next
+    out to the right (the next step) and up into the output layer."""
+    body = [
+        _text(60, 205, "a_prev"),
+        _code(60, 224, "(n_a, m)"),
+        _arrow(100, 200, 178, 200),
+        _box(300, 200, 240, 46, "Waa a_prev + Wax xt + ba"),
+        _arrow(300, 290, 300, 225),
+        _text(300, 308, "xt"),
+        _code(300, 326, "(n_x, m)"),
+        _arrow(420, 200, 470, 200),
+        _box(520, 200, 90, 46, "tanh"),
+        _arrow(565, 200, 660, 200),
+        _text(700, 205, "a_next"),
+        _code(700, 224, "(n_a, m)"),
+        _arrow(740, 200, 815, 200),
+        _code(778, 190, "to step t+1"),
+        _arrow(700, 182, 700, 128),
+        _box(700, 104, 230, 46, "softmax(Wya a_next + by)"),
+        _arrow(700, 80, 700, 40),
+        _text(700, 28, "yt_pred", anchor="middle"),
+        _code(770, 28, "(n_y, m)", anchor="start"),
+    ]
+    return _svg(860, 340, body, "One RNN cell")
+
+
 # (notebook, grade_id of the markdown cell, attachment name, figure)
 FIGURES = [
+    ("assign_5a", "md_rnn_cell", "rnn_cell.png", rnn_cell),
     ("assign_5a", "md_rnn_forward", "unrolled_rnn.png", unrolled_forward),
     ("assign_5b", "md_bptt", "bptt.png", unrolled_backward),
     ("assign_5c", "md_cell_backward", "gru_backward_paths.png", gru_cell_backward_paths),

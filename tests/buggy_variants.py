@@ -356,25 +356,164 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
 
 buggy(
     "model",
-    "hidden state not carried between names",
-    "state reset at every name",
+    "hidden state carried between names",
+    "epochs as an outer loop, the state passed on",
     """
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     rng = np.random.default_rng(seed)
     vocab_size = len(char_to_ix)
     parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
-    names = list(data)
-    rng.shuffle(names)
+    order = list(data)
+    losses, h = [], np.zeros((n_a, 1))
+    while len(losses) < num_iterations:
+        rng.shuffle(order)
+        for word in order[: num_iterations - len(losses)]:
+            X = [None] + [char_to_ix[c] for c in word]
+            Y = X[1:] + [char_to_ix["\\n"]]
+            loss, grads, h = optimize(X, Y, h, parameters, learning_rate)
+            losses.append(loss)
+    return parameters, losses
+""",
+)
+
+buggy(
+    "model",
+    "names shuffled only once",
+    "one shuffled copy, cycled through",
+    """
+def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
+          seed=0, callback=None):
+    rng = np.random.default_rng(seed)
+    V = len(char_to_ix)
+    parameters = initialize_parameters(n_a, V, V, rng)
+    shuffled = data.copy()
+    rng.shuffle(shuffled)
     losses = []
     for j in range(num_iterations):
-        word = names[j % len(names)]
-        X = [None] + [char_to_ix[c] for c in word]
-        Y = X[1:] + [char_to_ix["\\n"]]
-        h0 = np.zeros((n_a, 1))
-        loss, grads, h_last = optimize(X, Y, h0, parameters, learning_rate)
+        word = shuffled[j % len(shuffled)]
+        idx = [char_to_ix[c] for c in word]
+        loss, _, _ = optimize([None, *idx], [*idx, char_to_ix["\\n"]], np.zeros((n_a, 1)),
+                              parameters, learning_rate)
         losses.append(loss)
+        if callback:
+            callback(j, parameters)
     return parameters, losses
+""",
+)
+
+buggy(
+    "gradient_flow",
+    "norms one step off",
+    "a while loop that steps back first",
+    """
+def gradient_flow(da_last, caches):
+    steps, x = caches
+    norms = np.zeros(len(steps))
+    g, t = da_last, len(steps) - 1
+    while t >= 0:
+        g = rnn_cell_backward(g, steps[t])["da_prev"]
+        norms[t] = np.sqrt(np.sum(g * g))
+        t -= 1
+    return norms
+""",
+)
+
+buggy(
+    "gradient_flow",
+    "the gradient goes forward in time",
+    "enumerate over the caches",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, _ = caches
+    norms = []
+    grad = da_last
+    for t, cache in enumerate(cell_caches):
+        norms.append(np.linalg.norm(grad))
+        grad = rnn_cell_backward(grad, cache)["da_prev"]
+    return np.array(norms)
+""",
+)
+
+buggy(
+    "clip_by_norm",
+    "each array rescaled by its own norm",
+    "a loop, np.linalg.norm per array",
+    """
+def clip_by_norm(gradients, max_norm):
+    out = {}
+    for key in gradients:
+        n = np.linalg.norm(gradients[key])
+        out[key] = gradients[key] * (max_norm / n) if n > max_norm else gradients[key].copy()
+    return out
+""",
+)
+
+buggy(
+    "clip_by_norm",
+    "rescaled even below max_norm",
+    "norm of the concatenated vector",
+    """
+def clip_by_norm(gradients, max_norm):
+    flat = np.concatenate([g.ravel() for g in gradients.values()])
+    factor = max_norm / np.linalg.norm(flat)
+    return {k: factor * g for k, g in gradients.items()}
+""",
+)
+
+buggy(
+    "bigram_log_probs",
+    "counts indexed [prev, next]",
+    "np.add.at on index pairs",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V = len(char_to_ix)
+    nl = char_to_ix["\\n"]
+    table = np.ones((V, V))
+    for name in names:
+        seq = np.array([nl] + [char_to_ix[c] for c in name] + [nl])
+        np.add.at(table, (seq[:-1], seq[1:]), 1)
+    return np.log(table / table.sum(axis=0))
+""",
+)
+
+buggy(
+    "bigram_log_probs",
+    "start of a name not counted",
+    "pairs of the name with its newline",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V = len(char_to_ix)
+    counts = np.zeros((V, V))
+    for name in names:
+        text = name + "\\n"
+        for a, b in zip(text, text[1:]):
+            counts[char_to_ix[b], char_to_ix[a]] += 1
+    probs = (counts + 1) / (counts + 1).sum(axis=0)
+    return np.log(probs)
+""",
+)
+
+buggy(
+    "sample",
+    "temperature ignored",
+    "own softmax, temperature left out",
+    """
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
+    p = parameters
+    V = p["by"].shape[0]
+    x, h, out = np.zeros((V, 1)), np.zeros((p["Waa"].shape[0], 1)), []
+    while len(out) < max_length:
+        h = np.tanh(p["Wax"] @ x + p["Waa"] @ h + p["ba"])
+        scores = p["Wya"] @ h + p["by"]
+        e = np.exp(scores - scores.max())
+        idx = int(rng.choice(V, p=(e / e.sum()).ravel()))
+        out.append(idx)
+        if idx == char_to_ix["\\n"]:
+            break
+        x = np.zeros((V, 1))
+        x[idx, 0] = 1.0
+    return out
 """,
 )
 
@@ -383,7 +522,7 @@ buggy(
     "argmax instead of sampling",
     "the most likely character, with a for loop",
     """
-def sample(parameters, char_to_ix, rng, max_length=50):
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
     Waa, Wax, Wya, ba, by = (parameters[k] for k in ("Waa", "Wax", "Wya", "ba", "by"))
     vocab_size = by.shape[0]
     newline = char_to_ix["\\n"]
@@ -653,6 +792,69 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
 
 
 unknown(
+    "gradient_flow",
+    "squared norms",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, x = caches
+    norms = np.zeros(len(cell_caches))
+    da = da_last
+    for t in range(len(cell_caches) - 1, -1, -1):
+        norms[t] = np.sum(da**2)
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]
+    return norms
+""",
+)
+
+unknown(
+    "clip_by_norm",
+    "square root of the ratio",
+    """
+def clip_by_norm(gradients, max_norm):
+    total = sum(float(np.sum(g**2)) for g in gradients.values()) ** 0.5
+    s = np.sqrt(max_norm / total) if total > max_norm else 1.0
+    return {k: g * s for k, g in gradients.items()}
+""",
+)
+
+unknown(
+    "bigram_log_probs",
+    "add-half smoothing",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V, nl = len(char_to_ix), char_to_ix["\\n"]
+    counts = np.full((V, V), 0.5)
+    for name in names:
+        ix = [nl] + [char_to_ix[c] for c in name] + [nl]
+        for prev, nxt in zip(ix, ix[1:]):
+            counts[nxt, prev] += 1
+    return np.log(counts / counts.sum(axis=0, keepdims=True))
+""",
+)
+
+unknown(
+    "model",
+    "a new order from rng.permutation",
+    """
+def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
+          seed=0, callback=None):
+    rng = np.random.default_rng(seed)
+    V = len(char_to_ix)
+    parameters = initialize_parameters(n_a, V, V, rng)
+    losses = []
+    for j in range(num_iterations):
+        if j % len(data) == 0:
+            order = [data[i] for i in rng.permutation(len(data))]
+        X = [None] + [char_to_ix[c] for c in order[j % len(data)]]
+        loss, _, _ = optimize(X, X[1:] + [char_to_ix["\\n"]], np.zeros((n_a, 1)), parameters,
+                              learning_rate)
+        losses.append(loss)
+    return parameters, losses
+""",
+)
+
+
+unknown(
     "gru_cell_backward",
     "the gates' stack taken as [xt; a_prev] in dWz and dWr",
     """
@@ -732,5 +934,36 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
     for k in ("Wax", "Waa", "Wya", "ba", "by"):
         parameters[k] -= learning_rate * grads["d" + k]
     return loss, grads, cache[0][:, 0, -1]
+""",
+)
+
+shape_only(
+    "gradient_flow",
+    "norms as a column",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, x = caches
+    T_x = len(cell_caches)
+    norms = np.zeros((T_x, 1))
+    da = da_last
+    for t in reversed(range(T_x)):
+        norms[t, 0] = np.linalg.norm(da)
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]
+    return norms
+""",
+)
+
+shape_only(
+    "bigram_log_probs",
+    "a table with an extra axis",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V, nl = len(char_to_ix), char_to_ix["\\n"]
+    counts = np.ones((V, V, 1))
+    for name in names:
+        ix = [nl] + [char_to_ix[c] for c in name] + [nl]
+        for prev, nxt in zip(ix, ix[1:]):
+            counts[nxt, prev] += 1
+    return np.log(counts / counts.sum(axis=0, keepdims=True))
 """,
 )

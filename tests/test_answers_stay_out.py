@@ -76,7 +76,7 @@ MODEL = (
     LOOKUP
     + """
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     answers = _answers("optimize")
     losses = [float(out[0]) for out, _ in answers]
     return answers[-1][1]["parameters"], losses

@@ -272,6 +272,60 @@ def test_last_step_loss_gradients(gru: ModuleType, kind: str) -> None:
     assert_gradients(grads, numerical)
 
 
+@pytest.mark.parametrize("n_x, n_a, m, T_x", SHAPES)
+def test_gradient_flow_is_the_norm_of_the_gradient_reaching_each_state(
+    fwd: ModuleType, bwd: ModuleType, n_x: int, n_a: int, m: int, T_x: int
+) -> None:
+    """norms[t] = |d sum(da_last * a<T>) / d a<t>|, from centered differences of the forward
+    pass started at step t + 1; norms[T_x - 1] = |da_last|."""
+    rng = np.random.default_rng(n_x * 100 + n_a * 10 + T_x)
+    x = rng.standard_normal((n_x, m, T_x))
+    a0 = rng.standard_normal((n_a, m))
+    p = rnn_params(rng, n_x, n_a, 2, scale=1 / np.sqrt(n_x + n_a + 1))
+    da_last = rng.standard_normal((n_a, m))
+    a, _, caches = fwd.rnn_forward(x, a0, p)
+    norms = bwd.gradient_flow(da_last, caches)
+    assert norms.shape == (T_x,)
+    for t in range(T_x - 1):
+        a_t = a[:, :, t].copy()
+        last = lambda a_t=a_t, t=t: fwd.rnn_forward(x[:, :, t + 1 :], a_t, p)[0][:, :, -1]  # noqa: E731
+        assert abs(norms[t] - np.linalg.norm(eval_numerical_gradient_array(last, a_t, da_last))) <= TOL * (
+            1 + norms[t]
+        ), f"norms[{t}]"
+    assert np.isclose(norms[-1], np.linalg.norm(da_last), rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale, max_norm", [(3.0, 5.0), (0.1, 5.0), (1.0, 0.5)])
+def test_clip_by_norm_caps_the_global_norm_and_keeps_the_direction(
+    bwd: ModuleType, scale: float, max_norm: float
+) -> None:
+    rng = np.random.default_rng(int(scale * 10))
+    grads = {
+        "dWax": rng.standard_normal((5, 3)) * scale,
+        "dba": rng.standard_normal((5, 1)) * scale,
+        "dx": rng.standard_normal((4, 1, 2)) * scale,
+    }
+    before = {k: v.copy() for k, v in grads.items()}
+    clipped = bwd.clip_by_norm(grads, max_norm)
+    flat = lambda g: np.concatenate([v.ravel() for v in g.values()])  # noqa: E731
+    norm = np.linalg.norm(flat(before))
+    assert np.isclose(np.linalg.norm(flat(clipped)), min(norm, max_norm), rtol=1e-12)
+    assert np.allclose(flat(clipped) * norm, flat(before) * min(norm, max_norm), rtol=1e-12), "direction kept"
+    assert all(np.array_equal(grads[k], before[k]) for k in grads), "the input is left unchanged"
+    assert {k: v.shape for k, v in clipped.items()} == {k: v.shape for k, v in before.items()}
+
+
+def test_bigram_log_probs_counts_pairs_with_add_one(bwd: ModuleType) -> None:
+    """Each column a distribution; the counts of "neon" and "on" by hand."""
+    char_to_ix = {ch: i for i, ch in enumerate("\neno")}  # newline 0, e 1, n 2, o 3
+    log_probs = bwd.bigram_log_probs(["neon", "on"], char_to_ix)
+    assert np.allclose(np.exp(log_probs).sum(axis=0), 1.0)
+    # after the start (newline): n once, o once, out of 2 names; V = 4
+    assert np.allclose(np.exp(log_probs[:, 0]), np.array([0 + 1, 0 + 1, 1 + 1, 1 + 1]) / (2 + 4))
+    # after n: e (neon), newline (neon, on) -> 3 pairs
+    assert np.allclose(np.exp(log_probs[:, 2]), np.array([2 + 1, 1 + 1, 0 + 1, 0 + 1]) / (3 + 4))
+
+
 # --- the checker itself ---------------------------------------------------------------
 
 

@@ -1,9 +1,9 @@
 """The instructor notebooks in ``solutions/`` run top to bottom in a fresh kernel.
 
 Once as nbgrader runs them (``NBGRADER_EXECUTION`` set: training shortened) and
-once as an instructor or a student runs them (full training in ``assign_5b``,
-about a minute: marked ``slow`` but run by default). Each run's wall time is
-printed (``pytest -s``); nothing is asserted about it.
+once as an instructor or a student runs them (assign_5a here; assign_5b's full run, its
+training and experiments, is in ``tests/test_notebook_text.py``, which also compares its
+printed numbers with the text). Each run's wall time is printed (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -64,16 +64,17 @@ def assert_graded_cells_pass(nb: nbformat.NotebookNode) -> None:
 def assert_training_output(nb: nbformat.NotebookNode) -> None:
     """assign_5b trains, prints the names and titles it invents and draws both loss plots."""
     for name, label in (
-        ("code_plot_elements", "Invented elements:"),
+        ("code_plot_elements", "Invented elements ("),
         ("code_plot_movies", "Invented titles:"),
     ):
         c = cell(nb, name)
         assert any("image/png" in o.get("data", {}) for o in c.outputs), f"{name} drew no plot"
         text = stdout(c)
         assert label in text, f"{name} printed {text!r}"
-        invented = text.split(label, 1)[1].replace("\n", ",").split(",")
+        after = text.split(label, 1)[1]
+        invented = (after if label.endswith(":") else after.split(":", 1)[1]).replace("\n", ",").split(",")
         assert sum(bool(name.strip()) for name in invented) >= 6, f"too few invented names: {text!r}"
-    assert "step" in stdout(cell(nb, "code_train_elements")), "model printed no samples while training"
+    assert "steps:" in stdout(cell(nb, "code_train_elements")), "model printed no samples while training"
 
 
 def long_range_accuracies(nb: nbformat.NotebookNode) -> dict[str, dict[int, float]]:
@@ -107,15 +108,6 @@ def test_solutions_execute_as_under_nbgrader(assignment: str) -> None:
 def test_assign_5a_executes_as_students_run_it() -> None:
     """Without NBGRADER_EXECUTION (as a student runs it) assign_5a runs and its checks pass."""
     assert_graded_cells_pass(execute("assign_5a", fast=False))
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("notebooks_full_5b")
-def test_assign_5b_full_training() -> None:
-    """The full training of assign_5b runs, prints invented names and draws the loss curves."""
-    nb = execute("assign_5b", fast=False)
-    assert_graded_cells_pass(nb)
-    assert_training_output(nb)
 
 
 @pytest.mark.slow

@@ -89,6 +89,46 @@ ONE_PART_BUGS: dict[str, tuple[tuple[tuple[str, str], ...], set[str], Fraction]]
         {"case '6 names, 90 iterations'"},
         Fraction(5, 2),
     ),
+    "gradient_flow": (  # per-example norms summed: right only when m = 1
+        (("norms[t] = np.linalg.norm(da)", "norms[t] = np.linalg.norm(da, axis=0).sum()"),),
+        {
+            "case 'n_x=4, n_a=6, n_y=3, m=7, T_x=5'",
+            "case 'n_x > n_a, T_x=6'",
+            "case 'spectral radius 0.5, T_x=9'",
+        },
+        4,
+    ),
+    "clip_by_norm": (  # only the parameters' gradients rescaled
+        (
+            (
+                "return {name: grad * scale for name, grad in gradients.items()}",
+                'return {name: grad * scale if name[:2] == "dW" or name in ("dba", "dby") else grad '
+                "for name, grad in gradients.items()}",
+            ),
+        ),
+        {"any other key (dx, da0)"},
+        4,
+    ),
+    "bigram_log_probs": (  # each letter of a name counted once
+        (
+            (
+                "indices = [newline] + [char_to_ix[ch] for ch in name] + [newline]",
+                "indices = [newline] + [char_to_ix[ch] for ch in dict.fromkeys(name)] + [newline]",
+            ),
+        ),
+        {"case '12 random names'", "case 'one-letter names and repeated letters'"},
+        Fraction(333, 100),
+    ),
+    "gru_cell_backward": (
+        catalogued("gru_cell_backward", "dWh uses [a_prev; xt] instead of [r * a_prev; xt]"),
+        {"gradients['dWh']"},
+        Fraction(35, 2),
+    ),
+    "gru_backward": (
+        catalogued("gru_backward", "dx stored at the mirrored step"),
+        {"gradients['dx']"},
+        Fraction(35, 4),
+    ),
 }
 
 

@@ -500,7 +500,7 @@ variant(
     "sample",
     "cumulative sum and rng.random()",
     """
-def sample(parameters, char_to_ix, rng, max_length=50):
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
     Waa, Wax, Wya, by, ba = (parameters[k] for k in ("Waa", "Wax", "Wya", "by", "ba"))
     vocab_size, n_a = by.shape[0], Waa.shape[1]
     newline = char_to_ix["\\n"]
@@ -508,7 +508,7 @@ def sample(parameters, char_to_ix, rng, max_length=50):
     indices = []
     for _ in range(max_length):
         a = np.tanh(Wax @ x + Waa @ a + ba)
-        cdf = np.cumsum(softmax(Wya @ a + by))
+        cdf = np.cumsum(softmax((Wya @ a + by) / temperature))
         idx = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), vocab_size - 1)
         indices.append(idx)
         if idx == newline:
@@ -523,7 +523,7 @@ variant(
     "sample",
     "Gumbel-max trick, one-hot from np.eye",
     """
-def sample(parameters, char_to_ix, rng, max_length=50):
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
     P = parameters
     vocab_size, n_a = P["by"].shape[0], P["Waa"].shape[1]
     eye = np.eye(vocab_size)
@@ -531,7 +531,7 @@ def sample(parameters, char_to_ix, rng, max_length=50):
     indices = []
     while True:
         a = np.tanh(P["Wax"] @ x + P["Waa"] @ a + P["ba"])
-        logits = (P["Wya"] @ a + P["by"]).ravel()
+        logits = (P["Wya"] @ a + P["by"]).ravel() / temperature
         idx = int(np.argmax(logits + rng.gumbel(size=vocab_size)))
         indices.append(idx)
         if idx == char_to_ix["\\n"] or len(indices) == max_length:
@@ -542,17 +542,17 @@ def sample(parameters, char_to_ix, rng, max_length=50):
 
 variant(
     "sample",
-    "inverse CDF by hand, float32 state",
+    "inverse CDF by hand with the global np.random, float32 state, temperature on the probabilities",
     """
-def sample(parameters, char_to_ix, rng, max_length=50):
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
     P = {k: v.astype(np.float32) for k, v in parameters.items()}
     vocab_size, n_a = P["by"].shape[0], P["Waa"].shape[1]
     x, a = np.zeros((vocab_size, 1), np.float32), np.zeros((n_a, 1), np.float32)
     indices = []
     while len(indices) < max_length:
         a = np.tanh(P["Wax"] @ x + P["Waa"] @ a + P["ba"])
-        probs = softmax((P["Wya"] @ a + P["by"]).astype(np.float64)).ravel()
-        u, idx, acc = rng.random() * probs.sum(), 0, probs[0]
+        probs = softmax((P["Wya"] @ a + P["by"]).astype(np.float64)).ravel() ** (1 / temperature)
+        u, idx, acc = np.random.random() * probs.sum(), 0, probs[0]
         while acc < u and idx < vocab_size - 1:
             idx += 1
             acc += probs[idx]
@@ -621,33 +621,33 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
 
 variant(
     "model",
-    "while loop",
+    "while loop, callback called",
     """
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     rng = np.random.default_rng(seed)
-    sample_rng = np.random.default_rng(seed + 1)
     vocab_size = len(char_to_ix)
     parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
     names = [name for name in data]
-    rng.shuffle(names)
     newline = char_to_ix["\\n"]
-    a_prev, losses, j = np.zeros((n_a, 1)), [], 0
+    losses, j = [], 0
     while j < num_iterations:
+        if j % len(names) == 0:
+            rng.shuffle(names)
         indices = [char_to_ix[ch] for ch in names[j % len(names)]]
-        loss, _, a_prev = optimize([None, *indices], [*indices, newline], a_prev, parameters,
-                                   learning_rate=learning_rate)
+        loss, _, _ = optimize([None, *indices], [*indices, newline], np.zeros((n_a, 1)), parameters,
+                              learning_rate=learning_rate)
         losses.append(float(loss))
+        if callback is not None:
+            callback(j, parameters)
         j += 1
-        if sample_every and j % sample_every == 0:
-            print([sample(parameters, char_to_ix, sample_rng) for _ in range(n_samples)])
     return parameters, losses
 """,
 )
 
 variant(
     "model",
-    "examples made up front, prints progress",
+    "examples made per epoch, prints progress",
     """
 def make_example(name, char_to_ix):
     X = [None] + [char_to_ix[c] for c in name]
@@ -655,51 +655,191 @@ def make_example(name, char_to_ix):
 
 
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     rng = np.random.default_rng(seed)
-    sample_rng = np.random.default_rng(seed + 1)
     vocab_size = len(char_to_ix)
     parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
     order = list(data)
-    rng.shuffle(order)
-    examples = [make_example(name, char_to_ix) for name in order]
-    a_prev = np.zeros((n_a, 1))
     losses = []
     for j in range(num_iterations):
+        if j % len(order) == 0:
+            rng.shuffle(order)
+            examples = [make_example(name, char_to_ix) for name in order]
         X, Y = examples[j % len(examples)]
-        loss, gradients, a_prev = optimize(X, Y, a_prev, parameters, learning_rate)
+        loss, gradients, a_last = optimize(X, Y, np.zeros((n_a, 1)), parameters, learning_rate)
         losses.append(loss)
         if j % 10 == 0:
             print(f"iteration {j}: loss {loss:.3f}")
-        if sample_every and j % sample_every == 0:
-            print(sample(parameters, char_to_ix, sample_rng))
     return parameters, losses
 """,
 )
 
 variant(
     "model",
-    "epochs over the names",
+    "epochs as an outer loop",
     """
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     rng = np.random.default_rng(seed)
-    sample_rng = np.random.default_rng(seed + 1)
     vocab_size = len(char_to_ix)
     parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
     names = data.copy()
-    rng.shuffle(names)
-    state = np.zeros((n_a, 1))
+    zeros = np.zeros((n_a, 1))
     losses = []
     while len(losses) < num_iterations:
+        rng.shuffle(names)
         for name in names:
             if len(losses) == num_iterations:
                 break
             X = [None] + [char_to_ix[c] for c in name]
             Y = X[1:] + [char_to_ix["\\n"]]
-            loss, _, state = optimize(X, Y, state, parameters, learning_rate)
+            loss, _, _ = optimize(X, Y, zeros.copy(), parameters, learning_rate)
             losses.append(loss)
+            if callback:
+                callback(len(losses) - 1, parameters)
     return parameters, losses
+""",
+)
+
+variant(
+    "gradient_flow",
+    "norms collected backwards, then reversed",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, x = caches
+    collected = [np.linalg.norm(da_last.ravel())]
+    da = da_last
+    for t in range(len(cell_caches) - 1, 0, -1):
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]
+        collected.append(np.linalg.norm(da.ravel()))
+    return np.array(collected[::-1])
+""",
+)
+
+variant(
+    "gradient_flow",
+    "the cell backward by hand, a list reversed",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, _ = caches
+    out, g = [], da_last
+    for a_next, a_prev, xt, parameters in cell_caches[::-1]:
+        out.append(np.sqrt((g**2).sum()))
+        g = parameters["Waa"].T @ (g * (1 - a_next**2))
+    return np.array(out[::-1])
+""",
+)
+
+variant(
+    "gradient_flow",
+    "float32, a while loop",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, x = caches
+    t = len(cell_caches) - 1
+    norms = np.zeros(t + 1, dtype=np.float32)
+    da = da_last.astype(np.float32)
+    while t >= 0:
+        norms[t] = np.linalg.norm(da)
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"].astype(np.float32)
+        t -= 1
+    return norms
+""",
+)
+
+variant(
+    "clip_by_norm",
+    "np.linalg.norm of the concatenation",
+    """
+def clip_by_norm(gradients, max_norm):
+    total = np.linalg.norm(np.concatenate([g.ravel() for g in gradients.values()]))
+    if total <= max_norm:
+        return {k: g.copy() for k, g in gradients.items()}
+    return {k: g * (max_norm / total) for k, g in gradients.items()}
+""",
+)
+
+variant(
+    "clip_by_norm",
+    "in place on copies, min of two factors",
+    """
+def clip_by_norm(gradients, max_norm):
+    squares = 0.0
+    for g in gradients.values():
+        squares += float(np.vdot(g, g))
+    factor = min(1.0, max_norm / (np.sqrt(squares) + 1e-300))
+    out = {}
+    for key, g in gradients.items():
+        out[key] = g.copy()
+        out[key] *= factor
+    return out
+""",
+)
+
+variant(
+    "clip_by_norm",
+    "norms of the arrays combined, float32",
+    """
+def clip_by_norm(gradients, max_norm):
+    gradients = {k: g.astype(np.float32) for k, g in gradients.items()}
+    norms = np.array([np.linalg.norm(g) for g in gradients.values()])
+    total = np.linalg.norm(norms)
+    scale = max_norm / total if total > max_norm else 1
+    return dict(zip(gradients, (g * scale for g in gradients.values())))
+""",
+)
+
+variant(
+    "bigram_log_probs",
+    "np.add.at, [next, prev]",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V, nl = len(char_to_ix), char_to_ix["\\n"]
+    counts = np.ones((V, V))
+    for name in names:
+        seq = np.array([nl] + [char_to_ix[c] for c in name] + [nl])
+        np.add.at(counts, (seq[1:], seq[:-1]), 1)
+    return np.log(counts) - np.log(counts.sum(axis=0))
+""",
+)
+
+variant(
+    "bigram_log_probs",
+    "a dict of pair counts, then a float32 table",
+    """
+from collections import Counter
+
+
+def bigram_log_probs(names, char_to_ix):
+    pairs = Counter()
+    for name in names:
+        text = "\\n" + name + "\\n"
+        pairs.update(zip(text[:-1], text[1:]))
+    V = len(char_to_ix)
+    table = np.zeros((V, V), dtype=np.float32)
+    for (prev, nxt), n in pairs.items():
+        table[char_to_ix[nxt], char_to_ix[prev]] = n
+    table += 1
+    table /= table.sum(axis=0, keepdims=True)
+    return np.log(table)
+""",
+)
+
+variant(
+    "bigram_log_probs",
+    "[prev, next] counted, transposed at the end",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V = len(char_to_ix)
+    nl = char_to_ix["\\n"]
+    rows = np.zeros((V, V), dtype=np.int64)
+    for name in names:
+        prev = nl
+        for ch in name + "\\n":
+            rows[prev, char_to_ix[ch]] += 1
+            prev = char_to_ix[ch]
+    probs = (rows + 1) / (rows.sum(axis=1, keepdims=True) + V)
+    return np.log(probs.T)
 """,
 )
 

@@ -53,7 +53,7 @@ def class_of_four() -> dict[str, dict[str, object]]:
 
 
 def train_curves(out: Path) -> Path:
-    """Train the reference model briefly on both data sets and plot the loss curves."""
+    """Train the reference model briefly on both data sets and plot their held-out loss per character."""
     from autograder.instructor.plots import loss_curve
     from autograder.instructor.reference import reference
 
@@ -64,9 +64,20 @@ def train_curves(out: Path) -> Path:
         ("movie titles", "movie_title_list.txt", 3000),
     ):
         names, char_to_ix, ix_to_char = ref.load_names(filename)
-        _, losses = ref.model(names, ix_to_char, char_to_ix, num_iterations=iterations, n_a=50)
-        curves[label] = losses
-    return loss_curve(out / "loss_curves.png", curves, ref.smooth)
+        train, held_out = ref.split_names(names)
+        steps: list[int] = []
+        losses: list[float] = []
+
+        def measure(
+            j: int, parameters: dict, held_out=held_out, char_to_ix=char_to_ix, steps=steps, losses=losses
+        ) -> None:
+            if (j + 1) % 250 == 0:
+                steps.append(j + 1)
+                losses.append(ref.loss_per_char(parameters, held_out, char_to_ix))
+
+        ref.model(train, ix_to_char, char_to_ix, num_iterations=iterations, n_a=50, callback=measure)
+        curves[label] = (steps, losses)
+    return loss_curve(out / "loss_curves.png", curves)
 
 
 def run_demo(out: Path | None = None, db_url: str | None = None) -> int:

@@ -86,12 +86,28 @@ def build_wheel(dest: Path) -> Path:
     return next(dest.glob(f"{NAME.replace('-', '_')}-{VERSION}-*.whl"))
 
 
-def build_bundle(out: Path) -> Path:
-    """Write the student bundle to ``out`` (replaced) and ``out``.zip; return the zip."""
+# An assignment whose provided (read-only) code answers another one's graded functions:
+# released only after that one's deadline. assign_5b's provided cell holds rnn_forward,
+# 5a's answer (tests/test_notebook_text.py finds every such function and checks this list).
+CARRIES_ANSWERS_OF: dict[str, dict[str, tuple[str, ...]]] = {"assign_5b": {"assign_5a": ("rnn_forward",)}}
+
+
+def release_warnings(assignments: tuple[str, ...]) -> list[str]:
+    """What a bundle of ``assignments`` gives away: another assignment's answers."""
+    return [
+        f"{a} contains {', '.join(names)}, graded in {other}: release {a} only after {other}'s deadline"
+        for a in assignments
+        for other, names in CARRIES_ANSWERS_OF.get(a, {}).items()
+    ]
+
+
+def build_bundle(out: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> Path:
+    """Write the student bundle of ``assignments`` to ``out`` (replaced) and ``out``.zip;
+    return the zip."""
     if out.exists():
         shutil.rmtree(out)
     (out / "notebooks").mkdir(parents=True)
-    for assignment in ASSIGNMENTS:
+    for assignment in assignments:
         shutil.copy(release_notebook(assignment), out / "notebooks" / f"{assignment}.ipynb")
     shutil.copytree(course_root() / "data", out / "data", ignore=shutil.ignore_patterns("README.md"))
     wheel = build_wheel(out / "wheels")
@@ -102,9 +118,11 @@ def build_bundle(out: Path) -> Path:
     return Path(shutil.make_archive(str(out), "zip", root_dir=out.parent, base_dir=out.name))
 
 
-def main(out: Path) -> int:
-    archive = build_bundle(out.resolve())
-    print(f"Student bundle: {out}/ and {archive}")
+def main(out: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> int:
+    archive = build_bundle(out.resolve(), assignments)
+    print(f"Student bundle of {', '.join(assignments)}: {out}/ and {archive}")
+    for warning in release_warnings(assignments):
+        print(f"  Note: {warning}.")
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         print(f"  {path.relative_to(out)}  ({path.stat().st_size:,} bytes)")
     return 0

@@ -13,7 +13,6 @@ import numpy as np
 
 from autograder.student.credit import Earned
 from autograder.student.gradcheck import rel_error
-from autograder.student.runner import decode
 from autograder.student.specs import Spec
 
 Arrays = dict[str, np.ndarray]
@@ -133,7 +132,7 @@ def compare(got: np.ndarray | None, exp: np.ndarray, name: str, against: str) ->
     if not np.issubdtype(got.dtype, np.number) and got.dtype != bool:
         return f"{name} should hold numbers, but has dtype {got.dtype}."
     if not np.all(np.isfinite(got)):
-        return f"{name} contains NaN or inf."
+        return f"{name} contains NaN or inf (a log of 0, or 0 / 0, gives them)."
     err = rel_error(got, exp)
     if err > TOL:
         return (
@@ -156,6 +155,8 @@ def error_text(error: str) -> str:
 
 
 def output_key(label: str, path: str) -> str:
+    if path == "":  # the function returns one array, not a tuple or a dict
+        return f"{label}/out"
     return f"{label}/{path}" if path.startswith("args/") else f"{label}/out/{path}"
 
 
@@ -383,6 +384,14 @@ def _step_problem(seqs: list[list[int]], step: int, expected: Arrays, probs: str
     return None
 
 
+def _int_kwarg(call: dict, name: str, default: int) -> int:
+    """An int keyword argument of an encoded call (others, such as floats, live in arrays)."""
+    for key, value in call["kwargs"].get("__items__", []):
+        if key == name and isinstance(value, int):
+            return value
+    return default
+
+
 def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays) -> Outcome:
     """Check the sequences ``sample`` drew: the stopping rules, then the distribution of
     the first three characters against the model's own softmax, overall and after
@@ -391,7 +400,7 @@ def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays
     failed: list[str] = []
     for call in calls:
         label, repeat = call["label"], call["repeat"]
-        max_length = decode(call["kwargs"], {}).get("max_length", 50)
+        max_length = _int_kwarg(call, "max_length", 50)
         vocab = expected[f"probs/{label}/"].size
         newline = vocab - 1
         if label in run.errors:
