@@ -20,6 +20,7 @@ import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -505,8 +506,9 @@ def grader_processes(root: int) -> list[int]:
     return found
 
 
-def grade_adversarial_class(root: Path) -> GradedClass:
-    course = make_course(root / "course")
+def grade_adversarial_class(root: Path, new_course: Callable[[Path], Path] = make_course) -> GradedClass:
+    """The class graded in a course that ``new_course`` makes at ``root/course``."""
+    course = new_course(root / "course")
     received: list[bytes] = []
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

@@ -32,7 +32,7 @@ from nbgrader.api import Gradebook
 
 from autograder.instructor import submissions
 from autograder.instructor.certs import client_security
-from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.course import db_url, submit
 from autograder.instructor.grade import load_result
 from autograder.instructor.mistakes import CATALOG
 from autograder.instructor.verify import grade_cells
@@ -88,9 +88,9 @@ def _course(root: Path, blank: Path, students: list[str] | None = None) -> Path:
 
 
 @pytest.fixture(scope="module")
-def blank(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A course with no submissions, made once (two runs of nbgrader) and copied by each test."""
-    return make_course(tmp_path_factory.mktemp("blank") / "course")
+def blank(tmp_path_factory: pytest.TempPathFactory, new_course) -> Path:
+    """A course with no submissions, made once and copied by each test."""
+    return new_course(tmp_path_factory.mktemp("blank") / "course")
 
 
 def _grade(course: Path, *extra: str, **popen) -> subprocess.Popen:
@@ -357,11 +357,11 @@ def test_a_stopped_run_resumes_where_it_stopped(cluster, tmp_path, local, blank)
     assert grades(course, url) == local
 
 
-def test_a_task_carries_the_notebook_alone(cluster, tmp_path) -> None:
+def test_a_task_carries_the_notebook_alone(cluster, tmp_path, new_course) -> None:
     """With ``--scheduler`` too, the parent reads only the notebook, as a regular file: a
     notebook linked to ``solutions/`` scores nothing, a link to the grader's environment
     and an HTML file beside an honest notebook travel nowhere, the honest scores stay."""
-    course = make_course(tmp_path / "course")
+    course = new_course(tmp_path / "course")
     full = submissions.completed(A)
     submit(course, "honest", A, full)
     linked = course / "submitted" / "linked" / A

@@ -6,7 +6,8 @@ Each attacker hands in the blank release plus one cell of attack, so any solutio
 text found in what they get back is a leak. The honest and victim students keep
 their exact scores, the course's files stay byte-identical, and no process an
 attacker started outlives grading. The attackers are graded in the same class as
-``test_grade_class``'s students (``tests/adversarial.py``), once per test run.
+``test_grade_class``'s students (``tests/adversarial.py``), once per test run; the tests
+of that class share its xdist group (conftest.py), the others run on either worker.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from autograder.instructor.preprocessors import clean_feedback_html
 from autograder.instructor.verify import grade_cells
 from autograder.student.paths import course_root, solution_notebook
 from autograder.student.specs import ASSIGNMENTS
-
-pytestmark = pytest.mark.xdist_group("adversarial")  # shares the graded class with test_grade_class
 
 A = "assign_5a"
 POINTS = {fn: p for fn, (_, p) in grade_cells(A).items()}
@@ -197,14 +196,14 @@ def verify_job_files(assignment: str) -> dict[str, bytes]:
 
 
 def test_plain_nbgrader_autograde_refuses_without_the_sandbox(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_course
 ) -> None:
     """The course's nbgrader_config.py starts every kernel in the sandbox: with bubblewrap
     unavailable, plain `nbgrader autograde` runs no student code and says why and how to fix it."""
     from autograder.instructor import submissions
-    from autograder.instructor.course import make_course, nbgrader, submit
+    from autograder.instructor.course import nbgrader, submit
 
-    course = make_course(tmp_path / "course")
+    course = new_course(tmp_path / "course")
     marker = tmp_path / "ran.txt"
     nb = submissions.add_cell(submissions.completed(A), f"open({str(marker)!r}, 'w').write('ran')")
     submit(course, "alice", A, nb)

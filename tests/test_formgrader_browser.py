@@ -39,7 +39,7 @@ from nbgrader.api import Gradebook
 from test_tampering import TAMPERS, WRONG_SOURCE
 
 from autograder.instructor import submissions
-from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.course import db_url, submit
 from autograder.instructor.verify import grade_cells
 
 pytestmark = pytest.mark.xdist_group("formgrader_browser")
@@ -73,13 +73,13 @@ def _grade(fg: Formgrader, *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def formgrader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Formgrader]:
+def formgrader(tmp_path_factory: pytest.TempPathFactory, new_course) -> Iterator[Formgrader]:
     if not CHROMIUM:
         why = "Debian's chromium is not installed (apt-get install chromium; .ci/run does)"
         pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
     start = time.perf_counter()
     tmp = tmp_path_factory.mktemp("formgrader")
-    course = make_course(tmp / "course", assignments=(A,))
+    course = new_course(tmp / "course", (A,))
     submit(course, HONEST, A, submissions.completed(A))
     cheat = submissions.replace_function(submissions.completed(A), "rnn_cell_forward", WRONG_SOURCE)
     submit(course, CHEATER, A, submissions.add_cell(cheat, TAMPERS["numpy_norm"], after="code_setup"))

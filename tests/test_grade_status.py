@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autograder.instructor import submissions
-from autograder.instructor.course import make_course, submit
+from autograder.instructor.course import submit
 from autograder.instructor.grade import prepare_gradebooks
 from autograder.instructor.grade_submission import grade_one
 from autograder.instructor.limits import Options
@@ -19,10 +19,10 @@ pytestmark = pytest.mark.xdist_group("grade_status")
 A = "assign_5a"
 
 
-def test_a_kernel_that_never_starts_is_a_grader_error(tmp_path: Path) -> None:
+def test_a_kernel_that_never_starts_is_a_grader_error(tmp_path: Path, new_course) -> None:
     """The kernel's sandbox cannot start (its library is missing): no student code ran, so
     the status is grader-error with a line saying so, and the trusted scores still count."""
-    course = make_course(tmp_path / "course")
+    course = new_course(tmp_path / "course")
     submit(course, "full", A, submissions.completed(A))
     template = prepare_gradebooks(course, A, tmp_path / "template")
     broken = KernelSandbox(tmp_path / "no-such-library", 2 * 1024**3)

@@ -24,7 +24,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.instructor import submissions
-from autograder.instructor.course import db_url, make_course
+from autograder.instructor.course import db_url
 
 pytestmark = pytest.mark.xdist_group("grade_zip")
 
@@ -48,8 +48,8 @@ class Collected:
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory: pytest.TempPathFactory) -> Collected:
-    course = make_course(tmp_path_factory.mktemp("zip") / "course")
+def collected(tmp_path_factory: pytest.TempPathFactory, new_course) -> Collected:
+    course = new_course(tmp_path_factory.mktemp("zip") / "course")
     full, blank = nbformat.writes(submissions.completed(A)), nbformat.writes(submissions.release(A))
     archive = course / "downloaded" / A / "archive"
     archive.mkdir(parents=True)

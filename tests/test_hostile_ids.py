@@ -27,7 +27,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from test_tampering import TAMPERS
 
 from autograder.instructor import submissions
-from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.course import db_url, submit
 
 pytestmark = pytest.mark.xdist_group("hostile_ids")
 A = "assign_5a"
@@ -81,8 +81,8 @@ def postgres_or_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory, postgres_or_sqlite: str | None) -> Graded:
-    course = make_course(tmp_path_factory.mktemp("hostile_ids") / "course")
+def graded(tmp_path_factory: pytest.TempPathFactory, postgres_or_sqlite: str | None, new_course) -> Graded:
+    course = new_course(tmp_path_factory.mktemp("hostile_ids") / "course")
     full, blank = submissions.completed(A), submissions.release(A)
     for student, (reference, _) in GRADED.items():
         submit(course, student, A, full if reference else blank)

@@ -408,16 +408,18 @@ def test_the_feedback_says_which_part_earned_what(partial: bool) -> None:
 
 
 @pytest.mark.xdist_group("partial_all_or_nothing")
-def test_plain_autograde_keeps_all_or_nothing_when_the_course_says_so(tmp_path: Path, run_nbgrader) -> None:
+def test_plain_autograde_keeps_all_or_nothing_when_the_course_says_so(
+    tmp_path: Path, run_nbgrader, new_course
+) -> None:
     """``c.PartialCredit.enabled = False`` in the course's nbgrader_config.py: plain
     ``nbgrader autograde`` (its TrustedVerify step) gives each one-part bug 0, the right
     functions their points, and flags nothing: the grade cells' partial claims count as 0."""
     from nbgrader.api import Gradebook
 
-    from autograder.instructor.course import db_url, make_course, submit
+    from autograder.instructor.course import db_url, submit
 
     a = ASSIGNMENTS[0]
-    root = make_course(tmp_path / "course", (a,))
+    root = new_course(tmp_path / "course", (a,))
     with open(root / "nbgrader_config.py", "a", encoding="utf-8") as f:
         f.write("\nc.PartialCredit.enabled = False\n")
     nb = one_part_bugs_notebook(a)

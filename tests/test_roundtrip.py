@@ -29,7 +29,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.instructor import submissions
-from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.course import db_url, submit
 from autograder.instructor.mistakes import CATALOG
 from autograder.instructor.reference import mutant
 from autograder.instructor.verify import CellResult, grade_cells, hidden_outcome
@@ -114,14 +114,16 @@ BY_STUDENT = [in_group(a, s) for a in ASSIGNMENTS for s in roster(a)]
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory, run_nbgrader: Runner) -> Callable[[str], Course]:
+def graded(
+    tmp_path_factory: pytest.TempPathFactory, run_nbgrader: Runner, new_course
+) -> Callable[[str], Course]:
     """``graded(assignment)``: a fresh course whose class handed in ``assignment`` and was
     autograded, built once per module and worker (the xdist groups keep one assignment per worker)."""
     built: dict[str, Course] = {}
 
     def build(assignment: str) -> Course:
         if assignment not in built:
-            root = make_course(tmp_path_factory.mktemp(f"course_{assignment}"))
+            root = new_course(tmp_path_factory.mktemp(f"course_{assignment}") / "course")
             students = roster(assignment)
             for student in students:
                 submit(root, student.name, assignment, student.notebook(assignment))

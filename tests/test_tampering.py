@@ -34,7 +34,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.instructor import submissions
-from autograder.instructor.course import db_url, make_course, submit
+from autograder.instructor.course import db_url, submit
 from autograder.instructor.expected import hidden_suite
 from autograder.instructor.sandbox import backend
 from autograder.instructor.verify import CellResult, grade_cells, record, verify_notebook
@@ -186,11 +186,13 @@ class Course:
 
 @pytest.fixture(scope="module")
 def course(
-    tmp_path_factory: pytest.TempPathFactory, run_nbgrader: Callable[..., subprocess.CompletedProcess]
+    tmp_path_factory: pytest.TempPathFactory,
+    run_nbgrader: Callable[..., subprocess.CompletedProcess],
+    new_course: Callable[[Path], Path],
 ) -> Course:
     """A course in which every student of AUTOGRADED was autograded by nbgrader (in one call)
     and verified by the trusted step; the tests record the verdicts into the gradebook."""
-    root = make_course(tmp_path_factory.mktemp("tampering_course"))
+    root = new_course(tmp_path_factory.mktemp("tampering") / "tampering_course")
     for student in AUTOGRADED:
         submit(root, student.name, ASSIGNMENT, student.notebook(root))
     start = time.perf_counter()

@@ -17,7 +17,7 @@ import pytest
 
 from autograder.instructor import submissions
 from autograder.instructor.calibrate import CELL_FLOOR, FACTOR, CellLimits
-from autograder.instructor.course import make_course, submit
+from autograder.instructor.course import submit
 from autograder.instructor.grade import grade_class, load_result
 from autograder.instructor.limits import Options
 from autograder.instructor.notebook import SKIP_TAG, definitions, skipped_when_grading
@@ -85,8 +85,8 @@ def _tagged_own_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    course = make_course(tmp_path_factory.mktemp("limits") / "course")
+def graded(tmp_path_factory: pytest.TempPathFactory, new_course) -> Path:
+    course = new_course(tmp_path_factory.mktemp("limits") / "course")
     submit(course, "endless", A, _endless(submissions.completed(A)))
     submit(course, "honest", A, _tagged_own_cell(submissions.completed(A)))
     grade_class(course, A, Options(workers=2))
