@@ -36,6 +36,7 @@ import json
 import math
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -57,8 +58,20 @@ from tests.variants import VARIANTS  # noqa: E402
 
 PROJECTED_STUDENTS = 300
 BIG_PRINT = 'print("x" * 20_000_000)  # left over from debugging: 20 MB in one cell\n'
-# the function given an endless loop, per assignment
+# the function given an endless loop, per assignment (any other: its first graded function)
 LOOPING = {"assign_5a": "gru_cell_forward", "assign_5b": "rnn_cell_backward"}
+
+
+def looping(assignment: str) -> str:
+    return LOOPING.get(assignment) or specs_for(assignment)[0].name
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + sys) of this process's finished children and their descendants
+    (every process a command started, once waited for): wall time is noisy on a shared
+    machine, CPU time much less so."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def load() -> str:
@@ -76,11 +89,11 @@ def variant_notebook(assignment: str, slot: int) -> nbformat.NotebookNode:
 
 
 def endless_loop(assignment: str) -> nbformat.NotebookNode:
-    """The completed notebook whose ``LOOPING[assignment]`` never returns (its self-check,
+    """The completed notebook whose ``looping(assignment)`` never returns (its self-check,
     its grade cell and the functions built on it call it; the verify runs it once more)."""
     nb = submissions.completed(assignment)
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == LOOPING[assignment]:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == looping(assignment):
             head, rest = cell.source.split("\n", 1)
             cell.source = f"{head}\n    while True:\n        pass\n{rest}"
     return nb
@@ -129,35 +142,41 @@ def mostly_broken_class(assignment: str, n: int) -> list[tuple[str, nbformat.Not
 
 def grade(
     course: Path, assignment: str, workers: int, *extra: str
-) -> tuple[float, dict[str, dict], list[float]]:
-    """Wall seconds of the whole ``grade`` command, each student's result, and when each
-    student was done (the times their state files were written, sorted)."""
+) -> tuple[float, float, dict[str, dict], list[float]]:
+    """Wall and CPU seconds of the whole ``grade`` command (all its processes), each
+    student's result, and when each student was done (the times their state files were
+    written, sorted)."""
     cmd = [sys.executable, "-m", "autograder", "grade", assignment, "--course", str(course)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     subprocess.run([*cmd, "--workers", str(workers), *extra], check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, children_cpu() - cpu
     states = sorted((course / "grading" / assignment).glob("*.json"), key=lambda p: p.stat().st_mtime)
-    return wall, {p.stem: json.loads(p.read_text()) for p in states}, [p.stat().st_mtime for p in states]
+    return (
+        wall,
+        cpu,
+        {p.stem: json.loads(p.read_text()) for p in states},
+        [p.stat().st_mtime for p in states],
+    )
 
 
-def plain_nbgrader(course: Path, assignment: str) -> tuple[float, dict[str, float]]:
-    """Wall seconds of plain, serial ``nbgrader autograde`` of the whole class, and each
-    student's seconds (from when their autograded notebook was written: one at a time)."""
+def plain_nbgrader(course: Path, assignment: str) -> tuple[float, float, dict[str, float]]:
+    """Wall and CPU seconds of plain, serial ``nbgrader autograde`` of the whole class, and
+    each student's seconds (from when their autograded notebook was written: one at a time)."""
     try:  # before the hidden cases left the kernel, its kernels read them from this cache
         from autograder.instructor.expected import hidden_vectors_file
     except ImportError:
         pass
     else:
         hidden_vectors_file(assignment)
-    start, began = time.perf_counter(), time.time()
+    start, began, cpu = time.perf_counter(), time.time(), children_cpu()
     run = nbgrader(course, "autograde", assignment, "--force", timeout=7200)
     if run.returncode != 0:
         raise SystemExit(f"nbgrader autograde failed:\n{run.stderr[-2000:]}")
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, children_cpu() - cpu
     written = (course / "autograded").glob(f"*/{assignment}/*.ipynb")
     done = sorted((p.stat().st_mtime, p.parts[-3]) for p in written)
     ends = [began] + [t for t, _ in done]
-    return wall, {student: ends[i + 1] - ends[i] for i, (_, student) in enumerate(done)}
+    return wall, cpu, {student: ends[i + 1] - ends[i] for i, (_, student) in enumerate(done)}
 
 
 def floor(assignment: str, repeats: int = 3) -> tuple[float, float]:
@@ -232,9 +251,9 @@ def main() -> None:
             shutil.copytree(base, course)
             print(f"\n{assignment} ({', '.join(f'{v} {k}' for k, v in counts.items())}):")
             print(f"  before plain nbgrader: {load()}")
-            plain, each = plain_nbgrader(plain_course, assignment)
+            plain, plain_cpu, each = plain_nbgrader(plain_course, assignment)
             print(f"  after plain, before grade: {load()}")
-            wall, results, done = grade(course, assignment, w)
+            wall, cpu, results, done = grade(course, assignment, w)
             print(f"  after grade: {load()}")
             # steady state: one submission finished every `step` seconds; the rest is fixed
             step = (done[-1] - done[0]) / (len(done) - 1)
@@ -246,8 +265,14 @@ def main() -> None:
                 k: statistics.median(r["phases"].get(k, 0.0) for r in right) for k in right[0]["phases"]
             }
             statuses = sorted({f"{kinds[assignment][s]}:{r['status']}" for s, r in results.items()})
-            print(f"  plain nbgrader autograde, serial: {plain:7.1f} s = {plain / n:5.2f} s per submission")
-            print(f"  grade --workers {w}:               {wall:7.1f} s = {wall / n:5.2f} s per submission")
+            print(
+                f"  plain nbgrader autograde, serial: {plain:7.1f} s = {plain / n:5.2f} s per submission; "
+                f"CPU {plain_cpu:7.1f} s = {plain_cpu / n:5.2f} s per submission"
+            )
+            print(
+                f"  grade --workers {w}:               {wall:7.1f} s = {wall / n:5.2f} s per submission; "
+                f"CPU {cpu:7.1f} s = {cpu / n:5.2f} s per submission"
+            )
             print(
                 f"  grade is {plain / wall:.2f}x faster than plain nbgrader (and verifies, writes feedback)"
             )
