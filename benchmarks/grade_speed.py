@@ -331,6 +331,13 @@ def main() -> None:
                 f"  grade is {plain / wall:.2f}x faster than plain nbgrader (and verifies, writes feedback)"
             )
             print(f"  one submission done every {step:.2f} s; fixed costs {fixed:.0f} s")
+            cores = os.cpu_count() or 1
+            print(
+                f"  CPU-bound projection for {PROJECTED_STUDENTS} students on {cores} idle cores "
+                f"({PROJECTED_STUDENTS} x CPU per submission / {cores}): "
+                f"{PROJECTED_STUDENTS * cpu / n / cores / 60:.1f} min (grade), "
+                f"{PROJECTED_STUDENTS * plain_cpu / n / 60:.1f} min (plain, serial: one core)"
+            )
             print(
                 f"  one correct submission, medians over {len(right)} ({w} workers at once): "
                 f"{statistics.median(r['seconds'] for r in right):.2f} s = "
