@@ -495,13 +495,15 @@ class KernelSandbox:
         home, env = self.HOME, self.env()
         env.pop("NBGRADER_EXECUTION", None)
         args = _bwrap_base(new_session=True, tmp_bytes=1024**2)
+        # not under /tmp (where the library is made), on which each kernel mounts a fresh tmpfs
+        library = ZYGOTE_LIBRARY
         if _proc_fully_visible():
             # bubblewrap's /proc has parts covered read-only, under which no kernel could
             # mount a /proc of its own; this machine's is whole. Only the zygote sees it:
             # each kernel mounts its own over it, locked, before any student code runs.
             at = args.index("--proc")
             args[at : at + 2] = ["--bind", "/proc", "/proc"]
-        args += ["--ro-bind", str(self.library), str(self.library)]
+        args += ["--ro-bind", str(self.library), library]
         args += ["--size", str(1024**2), "--tmpfs", "/run", "--dir", "/run/kernel"]
         args += ["--size", str(1024**2), "--tmpfs", home, "--dir", "/dev/shm", "--chdir", home, "--clearenv"]
         args += [a for k, v in env.items() for a in ("--setenv", k, v)]
@@ -512,7 +514,8 @@ class KernelSandbox:
             "preload": ZYGOTE_PRELOAD,
         }
         source = Path(__file__).with_name("kernel_zygote.py").read_text(encoding="utf-8")
-        code = f"import sys\nsys.path[:0] = {self._paths()!r}\n{source}\nmain({config!r})\n"
+        paths = [library, *self._paths()[1:]]
+        code = f"import sys\nsys.path[:0] = {paths!r}\n{source}\nmain({config!r})\n"
         return [*args, sys.executable, "-I", "-S", "-c", code]
 
 
@@ -522,6 +525,10 @@ def _proc_fully_visible() -> bool:
         points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
         return "/proc" in points and not any(p.startswith("/proc/") for p in points)
     return False
+
+
+# Where a zygote's kernels find the student side of the package and the course data
+ZYGOTE_LIBRARY = "/opt/autograder-library"
 
 
 # What a zygote imports once for all its kernels: what every grading kernel imports (not
@@ -763,9 +770,10 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox | None):
             if box.zygote and not _ZYGOTE_FAILED:
                 try:
                     return self._fork_kernel(box)
-                except (OSError, RuntimeError, ValueError):
+                except (OSError, RuntimeError, ValueError) as exc:
                     # e.g. no nested user namespaces here: a new sandboxed Python per kernel
                     _ZYGOTE_FAILED.append(True)
+                    print(f"kernel zygote not used: {exc}", file=sys.stderr)
                     group = getattr(self, "_group", None)
                     if group:
                         group.close()
