@@ -62,6 +62,11 @@ try:
     report["network"] = True
 except OSError:
     report["network"] = False
+try:
+    from autograder.student.checks import check  # what every notebook imports
+    report["check_library"] = True
+except ImportError:
+    report["check_library"] = False
 print("REPORT" + json.dumps(report))
 """
 
@@ -88,6 +93,10 @@ def test_a_kernel_finds_nothing_of_the_one_before(reports) -> None:
     first, second = reports
     assert first["wrote"], "the probe wrote nowhere: it proves nothing"
     assert second["found"] == []
+
+
+def test_a_kernel_imports_the_check_library(reports) -> None:
+    assert all(report["check_library"] for report in reports)
 
 
 def test_a_kernel_writes_only_to_its_own_tmpfs(reports) -> None:
