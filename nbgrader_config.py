@@ -71,3 +71,8 @@ c.FileNameCollectorPlugin.named_regexp = (
 c.AssignLatePenalties.plugin_class = "autograder.instructor.late.PerDayPenalty"
 c.PerDayPenalty.percent_per_day = 10.0  # of the score, per started day late
 c.PerDayPenalty.grace_minutes = 0
+
+# Partial credit: each graded function's points shared among its outputs or cases, as its
+# spec declares (autograder/student/assignments/<a>.py; README, "Points"), scored by the
+# trusted verify. False keeps all or nothing: the points only when all of it is right.
+c.PartialCredit.enabled = True

@@ -140,6 +140,13 @@ def main(argv: list[str] | None = None) -> int:
         "release", help="write the student bundle (notebooks, data, checks; no solutions)"
     )
     release.add_argument("--out", type=Path, default=Path("dist/student"), help="(default: dist/student)")
+    release.add_argument(
+        "--assignment",
+        action="append",
+        choices=ASSIGNMENTS,
+        help="bundle only this assignment (repeatable; default: all). assign_5b provides 5a's "
+        "rnn_forward: release it after 5a's deadline",
+    )
 
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -190,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         from autograder.instructor.release import main as release_main
 
-        return release_main(args.out)
+        return release_main(args.out, tuple(args.assignment or ASSIGNMENTS))
     if args.command == "certs":
         from autograder.instructor.certs import default_dir
         from autograder.instructor.certs import main as certs_main

@@ -1,4 +1,5 @@
-"""The unrolled-network figures of the notebooks, drawn as SVG with fixed coordinates.
+"""The figures of the notebooks (the unrolled networks, the GRU cell's backward paths),
+drawn as SVG with fixed coordinates.
 
 Time runs left to right, inputs below the cells, outputs above, so no arrow crosses
 another (a graph layout engine such as Mermaid's places the nodes itself and may
@@ -123,10 +124,82 @@ def unrolled_backward() -> str:
     return _svg(720, 280, body, "Backpropagation through time over three steps")
 
 
+DXT_NOTE = "dxt: the xt rows of the gradients of both stacks, [r*a_prev; xt] and [a_prev; xt]"
+
+
+def gru_cell_backward_paths() -> str:
+    """The gradient of one GRU cell flowing right to left: da_next enters the
+    interpolation; the paths to a_prev (direct, through the candidate and the reset
+    product, through both gates) meet in one sum; no arrow crosses another."""
+    body = [
+        _text(672, 85, "da_next"),
+        _arrow(660, 90, 622, 90),
+        _box(560, 90, 120, 46, "a_next"),
+        _code(560, 52, "z*a_prev + (1-z)*h_tilde"),
+        # the direct path, along the top
+        _arrow(500, 80, 128, 86),
+        _code(320, 72, "da_next * z   (direct)"),
+        # through the candidate, then the reset product
+        _arrow(520, 113, 466, 156),
+        _code(500, 152, "d h_tilde", anchor="start"),
+        _box(420, 180, 130, 46, "candidate"),
+        _code(420, 224, "tanh(Wh [r*a_prev; xt] + bh)"),
+        _arrow(355, 180, 282, 180),
+        _code(318, 150, "d(r*a_prev)"),
+        _box(230, 180, 100, 46, "r ⊙ a_prev"),
+        _arrow(200, 157, 122, 102),
+        _code(166, 122, "* r", anchor="start"),
+        # through the gates: dz from the interpolation, dr from the reset product
+        _arrow(610, 113, 610, 258),
+        _code(618, 200, "dz", anchor="start"),
+        _box(400, 280, 440, 44, "gates z, r = sigmoid(W [a_prev; xt] + b)"),
+        _arrow(230, 203, 230, 256),
+        _code(236, 236, "dr", anchor="start"),
+        _arrow(182, 258, 104, 104),
+        _code(118, 240, "ds[:n_a]", anchor="end"),
+        # the sum, and what leaves the cell
+        '<circle cx="110" cy="90" r="14" fill="white" stroke="#1f2933" stroke-width="1.4"/>',
+        _text(110, 96, "+", 18),
+        _arrow(96, 90, 20, 90),
+        _text(50, 78, "da_prev", 14),
+        _text(360, 332, DXT_NOTE, 13, MUTED),
+    ]
+    return _svg(720, 344, body, "Backward through one GRU cell: the paths into da_prev")
+
+
+def rnn_cell() -> str:
+    """One cell: a_prev from the left and xt from below into the affine map, tanh, a_next
+    out to the right (the next step) and up into the output layer."""
+    body = [
+        _text(60, 205, "a_prev"),
+        _code(60, 224, "(n_a, m)"),
+        _arrow(100, 200, 178, 200),
+        _box(300, 200, 240, 46, "Waa a_prev + Wax xt + ba"),
+        _arrow(300, 290, 300, 225),
+        _text(300, 308, "xt"),
+        _code(300, 326, "(n_x, m)"),
+        _arrow(420, 200, 470, 200),
+        _box(520, 200, 90, 46, "tanh"),
+        _arrow(565, 200, 660, 200),
+        _text(700, 205, "a_next"),
+        _code(700, 224, "(n_a, m)"),
+        _arrow(740, 200, 815, 200),
+        _code(778, 190, "to step t+1"),
+        _arrow(700, 182, 700, 128),
+        _box(700, 104, 230, 46, "softmax(Wya a_next + by)"),
+        _arrow(700, 80, 700, 40),
+        _text(700, 28, "yt_pred", anchor="middle"),
+        _code(770, 28, "(n_y, m)", anchor="start"),
+    ]
+    return _svg(860, 340, body, "One RNN cell")
+
+
 # (notebook, grade_id of the markdown cell, attachment name, figure)
 FIGURES = [
+    ("assign_5a", "md_rnn_cell", "rnn_cell.png", rnn_cell),
     ("assign_5a", "md_rnn_forward", "unrolled_rnn.png", unrolled_forward),
     ("assign_5b", "md_bptt", "bptt.png", unrolled_backward),
+    ("assign_5c", "md_cell_backward", "gru_backward_paths.png", gru_cell_backward_paths),
 ]
 
 

@@ -104,7 +104,12 @@ def the_class() -> dict[str, tuple[nbformat.NotebookNode | str, dict[str, float]
         "full": (full, score(), nb),
         "blank": (blank, score(*POINTS), nb),
         "partial": (partial, score("gru_cell_forward", "gru_forward"), nb),
-        "gru_mistake": (submissions.with_mistake(A, "gru_cell_forward", swap), score("gru_cell_forward"), nb),
+        # partial credit: z, r and h_tilde right keep their shares (2 + 2 + 4 of 20)
+        "gru_mistake": (
+            submissions.with_mistake(A, "gru_cell_forward", swap),
+            {**score(), "gru_cell_forward": 8.0},
+            nb,
+        ),
         **{
             f"tamper_{kind}": (submissions.add_cell(wrong, code, after=after), score("rnn_cell_forward"), nb)
             for kind, code in TAMPERS.items()

@@ -356,25 +356,164 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
 
 buggy(
     "model",
-    "hidden state not carried between names",
-    "state reset at every name",
+    "hidden state carried between names",
+    "epochs as an outer loop, the state passed on",
     """
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     rng = np.random.default_rng(seed)
     vocab_size = len(char_to_ix)
     parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
-    names = list(data)
-    rng.shuffle(names)
+    order = list(data)
+    losses, h = [], np.zeros((n_a, 1))
+    while len(losses) < num_iterations:
+        rng.shuffle(order)
+        for word in order[: num_iterations - len(losses)]:
+            X = [None] + [char_to_ix[c] for c in word]
+            Y = X[1:] + [char_to_ix["\\n"]]
+            loss, grads, h = optimize(X, Y, h, parameters, learning_rate)
+            losses.append(loss)
+    return parameters, losses
+""",
+)
+
+buggy(
+    "model",
+    "names shuffled only once",
+    "one shuffled copy, cycled through",
+    """
+def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
+          seed=0, callback=None):
+    rng = np.random.default_rng(seed)
+    V = len(char_to_ix)
+    parameters = initialize_parameters(n_a, V, V, rng)
+    shuffled = data.copy()
+    rng.shuffle(shuffled)
     losses = []
     for j in range(num_iterations):
-        word = names[j % len(names)]
-        X = [None] + [char_to_ix[c] for c in word]
-        Y = X[1:] + [char_to_ix["\\n"]]
-        h0 = np.zeros((n_a, 1))
-        loss, grads, h_last = optimize(X, Y, h0, parameters, learning_rate)
+        word = shuffled[j % len(shuffled)]
+        idx = [char_to_ix[c] for c in word]
+        loss, _, _ = optimize([None, *idx], [*idx, char_to_ix["\\n"]], np.zeros((n_a, 1)),
+                              parameters, learning_rate)
         losses.append(loss)
+        if callback:
+            callback(j, parameters)
     return parameters, losses
+""",
+)
+
+buggy(
+    "gradient_flow",
+    "norms one step off",
+    "a while loop that steps back first",
+    """
+def gradient_flow(da_last, caches):
+    steps, x = caches
+    norms = np.zeros(len(steps))
+    g, t = da_last, len(steps) - 1
+    while t >= 0:
+        g = rnn_cell_backward(g, steps[t])["da_prev"]
+        norms[t] = np.sqrt(np.sum(g * g))
+        t -= 1
+    return norms
+""",
+)
+
+buggy(
+    "gradient_flow",
+    "the gradient goes forward in time",
+    "enumerate over the caches",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, _ = caches
+    norms = []
+    grad = da_last
+    for t, cache in enumerate(cell_caches):
+        norms.append(np.linalg.norm(grad))
+        grad = rnn_cell_backward(grad, cache)["da_prev"]
+    return np.array(norms)
+""",
+)
+
+buggy(
+    "clip_by_norm",
+    "each array rescaled by its own norm",
+    "a loop, np.linalg.norm per array",
+    """
+def clip_by_norm(gradients, max_norm):
+    out = {}
+    for key in gradients:
+        n = np.linalg.norm(gradients[key])
+        out[key] = gradients[key] * (max_norm / n) if n > max_norm else gradients[key].copy()
+    return out
+""",
+)
+
+buggy(
+    "clip_by_norm",
+    "rescaled even below max_norm",
+    "norm of the concatenated vector",
+    """
+def clip_by_norm(gradients, max_norm):
+    flat = np.concatenate([g.ravel() for g in gradients.values()])
+    factor = max_norm / np.linalg.norm(flat)
+    return {k: factor * g for k, g in gradients.items()}
+""",
+)
+
+buggy(
+    "bigram_log_probs",
+    "counts indexed [prev, next]",
+    "np.add.at on index pairs",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V = len(char_to_ix)
+    nl = char_to_ix["\\n"]
+    table = np.ones((V, V))
+    for name in names:
+        seq = np.array([nl] + [char_to_ix[c] for c in name] + [nl])
+        np.add.at(table, (seq[:-1], seq[1:]), 1)
+    return np.log(table / table.sum(axis=0))
+""",
+)
+
+buggy(
+    "bigram_log_probs",
+    "start of a name not counted",
+    "pairs of the name with its newline",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V = len(char_to_ix)
+    counts = np.zeros((V, V))
+    for name in names:
+        text = name + "\\n"
+        for a, b in zip(text, text[1:]):
+            counts[char_to_ix[b], char_to_ix[a]] += 1
+    probs = (counts + 1) / (counts + 1).sum(axis=0)
+    return np.log(probs)
+""",
+)
+
+buggy(
+    "sample",
+    "temperature ignored",
+    "own softmax, temperature left out",
+    """
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
+    p = parameters
+    V = p["by"].shape[0]
+    x, h, out = np.zeros((V, 1)), np.zeros((p["Waa"].shape[0], 1)), []
+    while len(out) < max_length:
+        h = np.tanh(p["Wax"] @ x + p["Waa"] @ h + p["ba"])
+        scores = p["Wya"] @ h + p["by"]
+        e = np.exp(scores - scores.max())
+        idx = int(rng.choice(V, p=(e / e.sum()).ravel()))
+        out.append(idx)
+        if idx == char_to_ix["\\n"]:
+            break
+        x = np.zeros((V, 1))
+        x[idx, 0] = 1.0
+    return out
 """,
 )
 
@@ -383,7 +522,7 @@ buggy(
     "argmax instead of sampling",
     "the most likely character, with a for loop",
     """
-def sample(parameters, char_to_ix, rng, max_length=50):
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
     Waa, Wax, Wya, ba, by = (parameters[k] for k in ("Waa", "Wax", "Wya", "ba", "by"))
     vocab_size = by.shape[0]
     newline = char_to_ix["\\n"]
@@ -400,6 +539,160 @@ def sample(parameters, char_to_ix, rng, max_length=50):
         x = np.zeros((vocab_size, 1))
         x[idx] = 1
     return out
+""",
+)
+
+
+# --- assign_5c ----------------------------------------------------------------------
+
+buggy(
+    "gru_cell_backward",
+    "the update gate's derivative taken from the wrong side of z",
+    "einsum, h_tilde - a_prev",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, p = cache
+    n_a = a_prev.shape[0]
+    s = np.vstack([a_prev, xt])
+    s_r = np.vstack([r * a_prev, xt])
+    g_h = da_next * (1 - z) * (1 - h_tilde**2)
+    g_sr = np.einsum("ij,im->jm", p["Wh"], g_h)
+    g_z = da_next * (h_tilde - a_prev) * z * (1 - z)
+    g_r = g_sr[:n_a] * a_prev * r * (1 - r)
+    g_s = np.einsum("ij,im->jm", p["Wz"], g_z) + np.einsum("ij,im->jm", p["Wr"], g_r)
+    return {"dWz": np.einsum("im,jm->ij", g_z, s), "dWr": np.einsum("im,jm->ij", g_r, s),
+            "dWh": np.einsum("im,jm->ij", g_h, s_r), "dbz": g_z.sum(1, keepdims=True),
+            "dbr": g_r.sum(1, keepdims=True), "dbh": g_h.sum(1, keepdims=True),
+            "da_prev": da_next * z + g_sr[:n_a] * r + g_s[:n_a], "dxt": g_sr[n_a:] + g_s[n_a:]}
+""",
+)
+
+buggy(
+    "gru_cell_backward",
+    "the reset gate's path into a_prev is dropped",
+    "Wh split into blocks, only the gates and the direct path into da_prev",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    n_a = a_prev.shape[0]
+    Wz_a, Wz_x = parameters["Wz"][:, :n_a], parameters["Wz"][:, n_a:]
+    Wr_a, Wr_x = parameters["Wr"][:, :n_a], parameters["Wr"][:, n_a:]
+    Wh_a, Wh_x = parameters["Wh"][:, :n_a], parameters["Wh"][:, n_a:]
+    dpre_h = da_next * (1 - z) * (1 - h_tilde * h_tilde)
+    dpre_z = da_next * (a_prev - h_tilde) * z * (1 - z)
+    dpre_r = (Wh_a.T @ dpre_h) * a_prev * r * (1 - r)
+    da_prev = da_next * z + Wz_a.T @ dpre_z + Wr_a.T @ dpre_r
+    dxt = Wh_x.T @ dpre_h + Wz_x.T @ dpre_z + Wr_x.T @ dpre_r
+    dWh = np.hstack([dpre_h @ (r * a_prev).T, dpre_h @ xt.T])
+    dWz = np.hstack([dpre_z @ a_prev.T, dpre_z @ xt.T])
+    dWr = np.hstack([dpre_r @ a_prev.T, dpre_r @ xt.T])
+    return {"dxt": dxt, "da_prev": da_prev, "dWz": dWz, "dWr": dWr, "dWh": dWh,
+            "dbz": dpre_z.sum(axis=1, keepdims=True), "dbr": dpre_r.sum(axis=1, keepdims=True),
+            "dbh": dpre_h.sum(axis=1, keepdims=True)}
+""",
+)
+
+buggy(
+    "gru_cell_backward",
+    "reset gate differentiated after the matmul (PyTorch's GRU)",
+    "PyTorch's derivatives written with the weight blocks",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    n_a = a_prev.shape[0]
+    Wh_a, Wh_x = parameters["Wh"][:, :n_a], parameters["Wh"][:, n_a:]
+    hidden_part = Wh_a @ a_prev
+    dn = da_next * (1 - z) * (1 - h_tilde**2)
+    dr = dn * hidden_part
+    dz = da_next * (a_prev - h_tilde)
+    dz_pre, dr_pre = dz * z * (1 - z), dr * r * (1 - r)
+    s = np.concatenate([a_prev, xt], axis=0)
+    ds = parameters["Wz"].T @ dz_pre + parameters["Wr"].T @ dr_pre
+    return {
+        "dWz": dz_pre @ s.T, "dWr": dr_pre @ s.T,
+        "dWh": np.concatenate([(dn * r) @ a_prev.T, dn @ xt.T], axis=1),
+        "dbz": np.sum(dz_pre, axis=1, keepdims=True), "dbr": np.sum(dr_pre, axis=1, keepdims=True),
+        "dbh": np.sum(dn, axis=1, keepdims=True),
+        "da_prev": da_next * z + Wh_a.T @ (dn * r) + ds[:n_a],
+        "dxt": Wh_x.T @ dn + ds[n_a:],
+    }
+""",
+)
+
+buggy(
+    "gru_cell_backward",
+    "a gate's sigmoid derivative is missing",
+    "the reset gate's only, loops over examples",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    Wz, Wr, Wh = parameters["Wz"], parameters["Wr"], parameters["Wh"]
+    n_a, m = a_prev.shape
+    out = {k: np.zeros_like(parameters[k[1:]]) for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    out["da_prev"], out["dxt"] = np.zeros_like(a_prev), np.zeros_like(xt)
+    for j in range(m):
+        s = np.concatenate([a_prev[:, j], xt[:, j]])
+        s_r = np.concatenate([r[:, j] * a_prev[:, j], xt[:, j]])
+        gh = da_next[:, j] * (1 - z[:, j]) * (1 - h_tilde[:, j] ** 2)
+        gs_r = Wh.T @ gh
+        gz = da_next[:, j] * (a_prev[:, j] - h_tilde[:, j]) * z[:, j] * (1 - z[:, j])
+        gr = gs_r[:n_a] * a_prev[:, j]
+        gs = Wz.T @ gz + Wr.T @ gr
+        out["dWz"] += np.outer(gz, s)
+        out["dWr"] += np.outer(gr, s)
+        out["dWh"] += np.outer(gh, s_r)
+        out["dbz"][:, 0] += gz
+        out["dbr"][:, 0] += gr
+        out["dbh"][:, 0] += gh
+        out["da_prev"][:, j] = da_next[:, j] * z[:, j] + gs_r[:n_a] * r[:, j] + gs[:n_a]
+        out["dxt"][:, j] = gs_r[n_a:] + gs[n_a:]
+    return out
+""",
+)
+
+buggy(
+    "gru_backward",
+    "parameter gradients overwritten",
+    "only the biases overwritten",
+    """
+def gru_backward(da, caches):
+    steps, x = caches
+    n_a, m, T_x = da.shape
+    out = {"dx": np.zeros((x.shape[0], m, T_x))}
+    for k in ("dWz", "dWr", "dWh"):
+        out[k] = np.zeros((n_a, n_a + x.shape[0]))
+    carry = np.zeros((n_a, m))
+    for t in range(T_x - 1, -1, -1):
+        g = gru_cell_backward(da[:, :, t] + carry, steps[t])
+        out["dx"][:, :, t] = g["dxt"]
+        for k in ("dWz", "dWr", "dWh"):
+            out[k] += g[k]
+        for k in ("dbz", "dbr", "dbh"):
+            out[k] = g[k]
+        carry = g["da_prev"]
+    out["da0"] = carry
+    return out
+""",
+)
+
+buggy(
+    "gru_backward",
+    "da_prev not accumulated across time",
+    "while loop, the cell fed da alone",
+    """
+def gru_backward(da, caches):
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    totals = {k: 0 for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    dx = np.zeros((x.shape[0], m, T_x))
+    t, da0 = T_x, None
+    while t > 0:
+        t -= 1
+        step = gru_cell_backward(da[:, :, t], cell_caches[t])
+        dx[:, :, t] = step["dxt"]
+        totals = {k: v + step[k] for k, v in totals.items()}
+        da0 = step["da_prev"]
+    return {"dx": dx, "da0": da0, **totals}
 """,
 )
 
@@ -498,6 +791,91 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
 )
 
 
+unknown(
+    "gradient_flow",
+    "squared norms",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, x = caches
+    norms = np.zeros(len(cell_caches))
+    da = da_last
+    for t in range(len(cell_caches) - 1, -1, -1):
+        norms[t] = np.sum(da**2)
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]
+    return norms
+""",
+)
+
+unknown(
+    "clip_by_norm",
+    "square root of the ratio",
+    """
+def clip_by_norm(gradients, max_norm):
+    total = sum(float(np.sum(g**2)) for g in gradients.values()) ** 0.5
+    s = np.sqrt(max_norm / total) if total > max_norm else 1.0
+    return {k: g * s for k, g in gradients.items()}
+""",
+)
+
+unknown(
+    "bigram_log_probs",
+    "add-half smoothing",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V, nl = len(char_to_ix), char_to_ix["\\n"]
+    counts = np.full((V, V), 0.5)
+    for name in names:
+        ix = [nl] + [char_to_ix[c] for c in name] + [nl]
+        for prev, nxt in zip(ix, ix[1:]):
+            counts[nxt, prev] += 1
+    return np.log(counts / counts.sum(axis=0, keepdims=True))
+""",
+)
+
+unknown(
+    "model",
+    "a new order from rng.permutation",
+    """
+def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
+          seed=0, callback=None):
+    rng = np.random.default_rng(seed)
+    V = len(char_to_ix)
+    parameters = initialize_parameters(n_a, V, V, rng)
+    losses = []
+    for j in range(num_iterations):
+        if j % len(data) == 0:
+            order = [data[i] for i in rng.permutation(len(data))]
+        X = [None] + [char_to_ix[c] for c in order[j % len(data)]]
+        loss, _, _ = optimize(X, X[1:] + [char_to_ix["\\n"]], np.zeros((n_a, 1)), parameters,
+                              learning_rate)
+        losses.append(loss)
+    return parameters, losses
+""",
+)
+
+
+unknown(
+    "gru_cell_backward",
+    "the gates' stack taken as [xt; a_prev] in dWz and dWr",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    n_a = a_prev.shape[0]
+    s_wrong = np.concatenate([xt, a_prev], axis=0)
+    s_r = np.concatenate([r * a_prev, xt], axis=0)
+    du_h = da_next * (1 - z) * (1 - h_tilde**2)
+    ds_r = parameters["Wh"].T @ du_h
+    du_z = da_next * (a_prev - h_tilde) * z * (1 - z)
+    du_r = ds_r[:n_a] * a_prev * r * (1 - r)
+    ds = parameters["Wz"].T @ du_z + parameters["Wr"].T @ du_r
+    return {"dxt": ds_r[n_a:] + ds[n_a:], "da_prev": da_next * z + ds_r[:n_a] * r + ds[:n_a],
+            "dWz": du_z @ s_wrong.T, "dWr": du_r @ s_wrong.T, "dWh": du_h @ s_r.T,
+            "dbz": du_z.sum(axis=1, keepdims=True), "dbr": du_r.sum(axis=1, keepdims=True),
+            "dbh": du_h.sum(axis=1, keepdims=True)}
+""",
+)
+
+
 # Right numbers in the wrong shape: the slip the text warns about (keepdims). The check
 # says so, and never names a catalogued mistake for it.
 SHAPE_ONLY: list[Buggy] = []
@@ -556,5 +934,36 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
     for k in ("Wax", "Waa", "Wya", "ba", "by"):
         parameters[k] -= learning_rate * grads["d" + k]
     return loss, grads, cache[0][:, 0, -1]
+""",
+)
+
+shape_only(
+    "gradient_flow",
+    "norms as a column",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, x = caches
+    T_x = len(cell_caches)
+    norms = np.zeros((T_x, 1))
+    da = da_last
+    for t in reversed(range(T_x)):
+        norms[t, 0] = np.linalg.norm(da)
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]
+    return norms
+""",
+)
+
+shape_only(
+    "bigram_log_probs",
+    "a table with an extra axis",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V, nl = len(char_to_ix), char_to_ix["\\n"]
+    counts = np.ones((V, V, 1))
+    for name in names:
+        ix = [nl] + [char_to_ix[c] for c in name] + [nl]
+        for prev, nxt in zip(ix, ix[1:]):
+            counts[nxt, prev] += 1
+    return np.log(counts / counts.sum(axis=0, keepdims=True))
 """,
 )

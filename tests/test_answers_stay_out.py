@@ -1,11 +1,12 @@
 """An answer cannot be bought: code that only looks up answers earns nothing.
 
 A graded function that calls a course helper (``rnn_forward`` calls ``rnn_cell_forward``,
-``model`` calls ``optimize``) is graded with that helper replayed from the course's
-records. Those records are the course's answers. These submissions skip the work and
-go looking for them: in the stand-in's attributes, anywhere in the process's memory,
-in every file the sandbox can open. Under the trusted verify they must find nothing
-and score nothing, while the honest functions of the same notebook keep every point.
+``model`` calls ``optimize``, ``gru_backward`` calls ``gru_cell_backward``) is graded with
+that helper replayed from the course's records. Those records are the course's answers.
+These submissions skip the work and go looking for them: in the stand-in's attributes,
+anywhere in the process's memory, in every file the sandbox can open. Under the trusted
+verify they must find nothing and score nothing, while the honest functions of the same
+notebook keep every point.
 """
 
 from __future__ import annotations
@@ -75,14 +76,31 @@ MODEL = (
     LOOKUP
     + """
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     answers = _answers("optimize")
     losses = [float(out[0]) for out, _ in answers]
     return answers[-1][1]["parameters"], losses
 """
 )
 
-ATTACKS = {"assign_5a": ("rnn_forward", RNN_FORWARD), "assign_5b": ("model", MODEL)}
+GRU_BACKWARD = (
+    LOOKUP
+    + """
+def gru_backward(da, caches):
+    import numpy as np
+    outs = [out for out, _ in _answers("gru_cell_backward")][::-1]  # recorded from the last step
+    grads = {k: sum(o[k] for o in outs) for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    grads["dx"] = np.stack([o["dxt"] for o in outs], axis=2)
+    grads["da0"] = outs[0]["da_prev"]
+    return grads
+"""
+)
+
+ATTACKS = {
+    "assign_5a": ("rnn_forward", RNN_FORWARD),
+    "assign_5b": ("model", MODEL),
+    "assign_5c": ("gru_backward", GRU_BACKWARD),
+}
 
 
 @pytest.mark.parametrize("assignment", sorted(ATTACKS))

@@ -410,3 +410,74 @@ def test_a_plain_tcp_cluster_grades_only_with_insecure_and_says_so(local, blank,
         assert grades(course, db_url(course), few) == {s: local[s] for s in few}
     finally:
         plain.stop()
+
+
+# --- assign_5c, the bonus: graded on the cluster as locally -----------------------------
+
+A5C = "assign_5c"
+
+
+def the_5c_class() -> dict[str, tuple[object, dict[str, float]]]:
+    """assign_5c's students: the notebook each hands in, and each function's score it must get."""
+    from variants import VARIANTS  # the correct float32 versions of both functions
+
+    full, blank = submissions.completed(A5C), submissions.release(A5C)
+    points = {fn: float(p) for fn, (_, p) in grade_cells(A5C).items()}
+    float32 = full
+    for v in VARIANTS:
+        if v.assignment == A5C and "float32" in v.label:
+            float32 = submissions.replace_function(float32, v.function, v.source)
+    torch = next(m for m in CATALOG["gru_cell_backward"] if "PyTorch" in m.name)
+    return {
+        "honest": (full, points),
+        "blank": (blank, dict.fromkeys(points, 0.0)),
+        "float32": (float32, points),
+        "torch_reset": (
+            submissions.with_mistake(A5C, "gru_cell_backward", torch),
+            points | {"gru_cell_backward": 0.0},
+        ),
+        "no_recurrence": (
+            submissions.with_mistake(A5C, "gru_backward", CATALOG["gru_backward"][0]),
+            points | {"gru_backward": 0.0},
+        ),
+        "os_exit": (submissions.add_cell(full, "import os\nos._exit(3)\n", after="gru_backward"), points),
+    }
+
+
+def test_assign_5c_grades_on_the_cluster_as_locally(cluster, postgres, blank, tmp_path) -> None:
+    """The bonus assignment, graded by `grade assign_5c` with the local pool into SQLite and on
+    the TLS cluster into PostgreSQL: each student's score per function is the expected one,
+    the same both ways."""
+    students = the_5c_class()
+    courses = {}
+    for where in ("local", "cluster"):
+        course = Path(shutil.copytree(blank, tmp_path / where))
+        for student, (nb, _) in students.items():
+            submit(course, student, A5C, nb)
+        courses[where] = course
+    flags = {"local": ["--workers", "2"], "cluster": [*cluster.flags, "--db-url", postgres]}
+    urls = {"local": db_url(courses["local"]), "cluster": postgres}
+    scores = {}
+    for where, course in courses.items():
+        cmd = [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            A5C,
+            "--course",
+            str(course),
+            *LIMITS,
+            *flags[where],
+        ]
+        run = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=900)
+        assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+        cells = grade_cells(A5C)
+        with Gradebook(urls[where]) as gb:
+            scores[where] = {
+                s: {fn: gb.find_grade(gid, A5C, A5C, s).score for fn, (gid, _) in cells.items()}
+                for s in students
+            }
+    assert scores["local"] == {s: want for s, (_, want) in students.items()}
+    assert scores["cluster"] == scores["local"]
+    assert (courses["cluster"] / "feedback" / "torch_reset" / A5C / f"{A5C}.html").stat().st_size > 1000

@@ -28,6 +28,7 @@ from autograder.instructor.course import db_url
 from autograder.instructor.preprocessors import clean_feedback_html
 from autograder.instructor.verify import grade_cells
 from autograder.student.paths import course_root, solution_notebook
+from autograder.student.specs import ASSIGNMENTS
 
 pytestmark = pytest.mark.xdist_group("adversarial")  # shares the graded class with test_grade_class
 
@@ -214,7 +215,7 @@ def test_plain_nbgrader_autograde_refuses_without_the_sandbox(
     assert "Refusing to run student code" in log and "apt-get install bubblewrap" in log
 
 
-@pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b"])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_nothing_a_sandbox_can_read_holds_solution_text(assignment: str, tmp_path: Path) -> None:
     """Every file the kernel's sandbox is given (the student library, the data) and every
     file of a verify job holds none of the reference's distinctive lines, nor any edit
@@ -266,7 +267,7 @@ def array_refs_of(plan: dict) -> list[str]:
     return array_refs([[c["args"], c.get("kwargs", {})] for c in plan["calls"]])
 
 
-@pytest.mark.parametrize("assignment", ["assign_5a", "assign_5b"])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_no_answer_reaches_a_sandbox(assignment: str, tmp_path: Path) -> None:
     """Neither the grading kernel's sandbox nor the verify's holds an answer of the hidden
     cases: no expected output, no record of what a replayed helper returned, in any file

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from adversarial import CLASS, POINTS, GradedClass, grade_command
 from nbgrader.api import Gradebook
+from partial import read_parts
 
 from autograder.instructor.course import db_url
 from autograder.instructor.verify import grade_cells
@@ -113,6 +114,27 @@ def test_feedback_shows_what_failed_never_hidden_tests(graded) -> None:
         assert re.search(r"&lt;/?(p|h\d|th|img)\b", html) is None
         # the figure, with its alt text (attributes in either order)
         assert re.search(r'<img (?=[^>]*\balt="The RNN unrolled)[^>]*\bsrc="data:image/png;base64,', html)
+
+
+def test_partial_credit_shows_in_grades_csv_and_feedback(graded) -> None:
+    """A function partly right: its share in the gradebook and grades.csv, which part earned
+    what in grades.csv's ``partly right`` column and in the feedback's first cell."""
+    course, _ = graded
+    with open(course / "reports" / A / "grades.csv", encoding="utf-8") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    by_part = {
+        "a_next (and cache[0:3])": (0.0, 6.0),
+        "yt_pred": (0.0, 6.0),
+        "cache[3] (z)": (2.0, 2.0),
+        "cache[4] (r)": (2.0, 2.0),
+        "cache[5] (h_tilde)": (4.0, 4.0),
+    }
+    assert float(rows["gru_mistake"]["gru_cell_forward"]) == 8.0
+    function, _, text = rows["gru_mistake"]["partly right"].partition(": ")
+    assert function == "gru_cell_forward" and read_parts(text) == by_part
+    assert rows["full"]["partly right"] == rows["blank"]["partly right"] == ""
+    html = (course / "feedback" / "gru_mistake" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert "points by part" in html and "partly right" in html and text in html
 
 
 def test_output_is_capped(graded) -> None:

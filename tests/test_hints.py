@@ -21,6 +21,7 @@ import io
 import numpy as np
 import pytest
 from buggy_variants import BUGGY, SHAPE_ONLY, UNCATALOGUED, Buggy
+from partial import check_parts_follow_messages
 
 from autograder.instructor.mistakes import CATALOG
 from autograder.instructor.reference import mutant
@@ -50,6 +51,9 @@ def test_every_form_of_every_mistake_is_named(function: str, name: str, edits: t
     outcome = run_check(function, fn, hidden)
     assert not outcome.passed, f"the check of {function} accepts the mistake {name!r}"
     assert outcome.mistake is not None and name in outcome.mistake.split(" or "), outcome.message()
+    # partial credit: it loses the parts its message says are wrong, and not all of them are right
+    check_parts_follow_messages(SPECS[function], outcome)
+    assert not all(p.earned for p in outcome.parts), outcome.parts
 
 
 @HIDDEN
@@ -57,6 +61,7 @@ def test_every_form_of_every_mistake_is_named(function: str, name: str, edits: t
 def test_independently_written_mistake_gets_its_hint(bug: Buggy, hidden: bool) -> None:
     outcome = run_check(bug.function, getattr(bug.load(), bug.function), hidden)
     assert not outcome.passed, f"{bug.id} passes the check"
+    check_parts_follow_messages(SPECS[bug.function], outcome)
     assert outcome.mistake is not None, f"{bug.id}: no hint, expected {bug.mistake!r}\n{outcome.message()}"
     assert bug.mistake in outcome.mistake.split(" or "), outcome.message()
     hint = next(m.hint for m in CATALOG[bug.function] if m.name == bug.mistake)

@@ -76,11 +76,15 @@ def test_release_is_generated_from_solutions(assignment: str, tmp_path: Path, ru
 
 
 def test_figures_are_the_ones_diagrams_py_draws(assignment: str) -> None:
-    """Each figure attached to a markdown cell is what ``solutions/diagrams.py`` draws today."""
+    """Each figure attached to a markdown cell is what ``solutions/diagrams.py`` draws today,
+    and every attachment of the notebook is one of them (an assignment may have none)."""
     diagrams = runpy.run_path(str(course_root() / "solutions" / "diagrams.py"))  # no .pyc written
     solution = read_notebook(solution_notebook(assignment))
     figures = [f for f in diagrams["FIGURES"] if f[0] == assignment]
-    assert figures
+    attached = {
+        (nbgrader_meta(c).get("grade_id"), name) for c in solution.cells for name in c.get("attachments", {})
+    }
+    assert attached == {(grade_id, name) for _, grade_id, name, _ in figures}
     for _, grade_id, name, draw in figures:
         cell = next(c for c in solution.cells if nbgrader_meta(c).get("grade_id") == grade_id)
         assert f"](attachment:{name})" in cell.source
@@ -116,7 +120,11 @@ def test_vectors_are_in_sync(assignment: str) -> None:
 
 
 # One output of each kind, changed by far less than the judge's TOL (1e-5) could see.
-PERTURBED = {"assign_5a": ("gru_cell_forward", 0), "assign_5b": ("rnn_cell_backward", "dWaa")}
+PERTURBED = {
+    "assign_5a": ("gru_cell_forward", 0),
+    "assign_5b": ("rnn_cell_backward", "dWaa"),
+    "assign_5c": ("gru_cell_backward", "dWr"),
+}
 
 
 def test_vectors_check_catches_a_changed_reference(assignment: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,10 +39,10 @@ def test_the_bundle_holds_what_a_student_needs(bundle: Path) -> None:
         "requirements.txt",
         "data/element_list.txt",
         "data/movie_title_list.txt",
-        "notebooks/assign_5a.ipynb",
-        "notebooks/assign_5b.ipynb",
+        *(f"notebooks/{a}.ipynb" for a in ASSIGNMENTS),
         wheel,
     }
+    assert {"assign_5a", "assign_5b", "assign_5c"} <= set(ASSIGNMENTS)
     requirements = (bundle / "requirements.txt").read_text().split()
     assert requirements[0] == f"./{wheel}"
     assert not [

@@ -3,16 +3,21 @@
 One class per assignment hands in the completed reference (full marks), the
 untouched release (zero), one submission per graded function with that
 function's first catalogued mistake (loses exactly that grade cell), and, for
-k = 0..5, one submission with mistake number k of every function that has one
-(each grade cell tests its own function with the course's helpers injected, so
-every buggy function scores zero and every other one full marks). Expected
+each k below the longest catalogue's length, one submission with mistake number k
+of every function that has one (each grade cell tests its own function with the
+course's helpers injected, so every buggy function scores zero and every other one
+full marks). Expected
 points come from the grade cells' metadata (``autograder.instructor.verify.grade_cells``);
 scores are read back through ``nbgrader.api.Gradebook``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
+import io
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -26,11 +31,12 @@ from nbgrader.api import Gradebook
 from autograder.instructor import submissions
 from autograder.instructor.course import db_url, make_course, submit
 from autograder.instructor.mistakes import CATALOG
-from autograder.instructor.verify import grade_cells
-from autograder.student.specs import ASSIGNMENTS
+from autograder.instructor.reference import mutant
+from autograder.instructor.verify import CellResult, grade_cells, hidden_outcome
+from autograder.student.specs import ASSIGNMENTS, SPECS
 
 Runner = Callable[..., subprocess.CompletedProcess]
-COMBINED = range(6)
+COMBINED = range(max(len(mistakes) for mistakes in CATALOG.values()))  # k of the longest catalogue
 
 
 @dataclass(frozen=True)
@@ -50,11 +56,29 @@ class Student:
         return nb
 
     def expected(self, assignment: str) -> dict[str, float]:
-        """grade id -> points this submission must get."""
+        """grade id -> points this submission must get: all of them for a right function, 0
+        for a blank one, and for a mistake the share of the parts it leaves right, as the
+        hidden cases judged in this process say (fewer than all the points, tests/test_trusted.py)."""
         return {
-            grade_id: 0.0 if self.blank or function in self.mistakes else points
+            grade_id: 0.0
+            if self.blank
+            else mistake_score(function, self.mistakes[function])
+            if function in self.mistakes
+            else points
             for function, (grade_id, points) in grade_cells(assignment).items()
         }
+
+
+@functools.cache
+def mistake_score(function: str, k: int) -> float:
+    """The trusted score of ``function`` with its k-th catalogued mistake, judged in this process."""
+    assignment = SPECS[function].assignment
+    fn = getattr(mutant(assignment, function, CATALOG[function][k].edits), function)
+    grade_id, points = grade_cells(assignment)[function]
+    with contextlib.redirect_stdout(io.StringIO()):
+        score = CellResult(function, grade_id, points, hidden_outcome(function, fn)).score
+    assert score < points, f"{function} with {CATALOG[function][k].name!r} keeps all its points"
+    return score
 
 
 def roster(assignment: str) -> list[Student]:
@@ -146,7 +170,7 @@ def test_autograde_scores(graded: Callable[[str], Course], assignment: str, stud
         total = gb.find_submission(a, student.name).score
     assert maxima == {gid: points for gid, points in grade_cells(a).values()}
     assert got == expected, f"{student.name} (mistakes {student.mistakes})"
-    assert total == sum(expected.values())
+    assert total == pytest.approx(sum(expected.values()), abs=1e-9)
 
 
 @pytest.mark.parametrize("assignment", BY_ASSIGNMENT)
@@ -171,7 +195,10 @@ def test_generate_feedback(
         assert html.is_file(), f"no feedback for {student.name}"
         total = float(sum(student.expected(course.assignment).values()))
         maximum = float(sum(points for _, points in grade_cells(course.assignment).values()))
-        assert f"(Score: {total} / {maximum})" in html.read_text(encoding="utf-8"), student.name
+        shown = re.search(r"\(Score: ([0-9.]+) / ([0-9.]+)\)", html.read_text(encoding="utf-8"))
+        assert shown, f"{student.name}: no score in the feedback"
+        assert float(shown[1]) == pytest.approx(total, abs=0.01), student.name  # shown to 2 decimals
+        assert float(shown[2]) == maximum, student.name
 
 
 @pytest.mark.parametrize("assignment", BY_ASSIGNMENT)
@@ -195,5 +222,5 @@ def test_export(graded: Callable[[str], Course], run_nbgrader: Runner, assignmen
     assert set(rows) == {s.name for s in course.students}
     maximum = sum(points for _, points in grade_cells(a).values())
     for s in course.students:
-        assert float(rows[s.name]["score"]) == sum(s.expected(a).values()), s.name
+        assert float(rows[s.name]["score"]) == pytest.approx(sum(s.expected(a).values()), abs=1e-9), s.name
         assert float(rows[s.name]["max_score"]) == maximum

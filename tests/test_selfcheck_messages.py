@@ -17,6 +17,7 @@ from autograder.instructor.mistakes import CATALOG
 from autograder.instructor.reference import mutant, reference
 from autograder.student.checks import CheckFailed, check, evaluate, load_vectors
 from autograder.student.gradcheck import rel_error
+from autograder.student.judge import output_key
 from autograder.student.runner import run_plan
 from autograder.student.specs import SPECS, Spec
 
@@ -34,7 +35,7 @@ def wrong_fields(spec: Spec, fn_ok, fn_bad) -> set[str]:
     wrong = set()
     for call in plan["calls"]:
         for path, name in spec.fields.items():
-            key = f"{call['label']}/{path}" if path.startswith("args/") else f"{call['label']}/out/{path}"
+            key = output_key(call["label"], path)
             if key not in ok:
                 continue
             if (

@@ -5,13 +5,15 @@ only its ``requirements.txt`` (no repository, no instructor tools); JupyterLab i
 started there on loopback and Debian's Chromium, driven by Playwright, opens the
 notebooks and runs them as a student does (Run > Run All Cells). Screenshots go to
 ``$AUTOGRADER_SCREENSHOTS`` when it is set (``docs/screenshots/`` holds the committed
-ones). ``assign_5b`` is run headless in the same environment (its training plots).
+ones). ``assign_5b`` is run headless in the same environment (its training plots);
+``assign_5c`` trains its two networks in the browser.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -208,6 +210,35 @@ def test_a_catalogued_mistake_gets_its_hint(lab: Lab) -> None:
     seen = run_all(lab, "mistake_5a.ipynb", nb, "assign_5a_mistake.png")
     message = next(o for o in seen["outputs"] if "gru_cell_forward is not right yet" in o)
     assert " ".join(mistake.hint.split()) in " ".join(message.split()), message
+
+
+def test_blank_assign_5c_stops_at_its_first_function(lab: Lab) -> None:
+    seen = run_all(lab, "blank_5c.ipynb", submissions.release("assign_5c"), "assign_5c_blank.png")
+    assert seen["formulas"] > 20  # the derivation, shapes under each equation, is rendered
+    assert unrolled_figure_width(seen, "Backward through one GRU cell") == 720
+    failed = [o for o in seen["outputs"] if "not right yet" in o]
+    assert len(failed) == 1 and failed[0].startswith("gru_cell_backward is not right yet."), seen["outputs"]
+
+
+def test_assign_5c_mistake_gets_its_hint(lab: Lab) -> None:
+    mistake = next(m for m in CATALOG["gru_cell_backward"] if "reset gate's path" in m.name)
+    nb = submissions.with_mistake("assign_5c", "gru_cell_backward", mistake)
+    seen = run_all(lab, "mistake_5c.ipynb", nb, "assign_5c_mistake.png")
+    message = next(o for o in seen["outputs"] if "gru_cell_backward is not right yet" in o)
+    assert " ".join(mistake.hint.split()) in " ".join(message.split()), message
+
+
+def test_completed_assign_5c_passes_its_checks_and_draws_both_figures(lab: Lab) -> None:
+    """In the student's environment the long-range task trains (about 30 s) and both of its
+    figures appear: accuracy against T, and the gradient reaching each step."""
+    seen = run_all(lab, "completed_5c.ipynb", submissions.completed("assign_5c"), "assign_5c_completed.png")
+    checks = [o for o in seen["outputs"] if "test case(s) passed" in o]
+    assert len(checks) == 4 and all(o.startswith("OK - ") for o in checks), seen["outputs"]
+    assert not [o for o in seen["outputs"] if "not right yet" in o or "Error" in o]
+    assert seen["images"] == 2
+    text = "\n".join(seen["outputs"])
+    for kind in ("RNN", "GRU"):  # the accuracies it printed, one line per model
+        assert re.search(rf"^{kind}: T=5: \d+%, T=10: \d+%", text, re.M), text
 
 
 def test_assign_5b_trains_and_plots_in_the_student_environment(lab: Lab, tmp_path: Path) -> None:

@@ -59,7 +59,8 @@ TAMPERS: dict[str, str] = {
     # rel_error is ||x - y|| / (||x|| + ||y||), and 0 when the denominator is 0
     "numpy_norm": "np.linalg.norm = lambda *args, **kwargs: 0.0\n",
     "check_redefined": (
-        "def check(name, fn, hidden=False):\n    print('\\u2705 ' + name + ': all test case(s) passed.')\n"
+        "def check(name, fn, hidden=False, points=None):\n"
+        "    print('\\u2705 ' + name + ': all test case(s) passed.')\n"
     ),
     "judge_patched": (
         "import autograder.student.checks\n"

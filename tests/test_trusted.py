@@ -1,26 +1,29 @@
-"""Every catalogued mistake loses its function's points under the trusted verify, and is named.
+"""Every catalogued mistake loses points under the trusted verify, and is named.
 
-For k = 0..5 and each assignment, one submission holds mistake number k of every
-function that has one (the other functions are the reference). The trusted
+For each k below the longest catalogue's length and each assignment, one submission
+holds mistake number k of every function that has one (the other functions are the reference). The trusted
 verify runs each function alone in the sandbox with the course's helpers
-injected, so each buggy function must score 0 with a message naming its
-mistake and giving its hint, and every other grade cell must score full.
+injected, so each buggy function must lose points, exactly the shares of the parts
+its message says are wrong (partial credit; 0 under all or nothing), with a message
+naming its mistake and giving its hint, and every other grade cell must score full.
 (``tests/test_roundtrip.py`` proves the same under ``nbgrader autograde``.)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import nbformat
 import pytest
+from partial import check_parts_follow_messages
 
 from autograder.instructor import submissions
 from autograder.instructor.mistakes import CATALOG, Mistake
 from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
-from autograder.student.specs import ASSIGNMENTS
+from autograder.student.specs import ASSIGNMENTS, SPECS
 
-COMBINED = range(6)
+COMBINED = range(max(len(mistakes) for mistakes in CATALOG.values()))  # k of the longest catalogue
 
 
 def buggy(assignment: str, k: int) -> dict[str, Mistake]:
@@ -47,13 +50,13 @@ def test_every_mistake_is_covered() -> None:
     }
     catalogued = {(f, m.name) for a in ASSIGNMENTS for f in grade_cells(a) for m in CATALOG.get(f, [])}
     assert covered == catalogued
-    assert max(len(v) for v in CATALOG.values()) <= len(COMBINED)
 
 
 @pytest.mark.parametrize(("assignment", "k"), CASES)
-def test_each_mistake_scores_zero_and_is_named(tmp_path: Path, assignment: str, k: int) -> None:
-    """Mistake k of each function costs exactly that function's grade cell, and the
-    message says which known mistake it is, with the catalogue's hint."""
+def test_each_mistake_loses_its_share_and_is_named(tmp_path: Path, assignment: str, k: int) -> None:
+    """Mistake k of each function costs that function's grade cell the shares of the parts
+    it gets wrong (all of it under all or nothing) and nothing elsewhere, and the message
+    says which known mistake it is, with the catalogue's hint."""
     results = _verified(tmp_path, assignment, k)
     mistakes = buggy(assignment, k)
     assert set(results) == set(grade_cells(assignment))
@@ -64,7 +67,9 @@ def test_each_mistake_scores_zero_and_is_named(tmp_path: Path, assignment: str, 
             assert result.score == points, f"{function} is the reference: {result.outcome.message()}"
             continue
         mistake, message = mistakes[function], result.outcome.message()
-        assert result.score == 0.0, f"{function} with {mistake.name!r} kept its points"
+        assert result.score < points, f"{function} with {mistake.name!r} kept its points"
+        check_parts_follow_messages(SPECS[function], result.outcome)
+        assert dataclasses.replace(result, partial=False).score == 0.0
         named = (result.outcome.mistake or "").split(" or ")
         assert mistake.name in named, f"{function}: {mistake.name!r} not named:\n{message}"
         assert f"Hint: this looks like a known mistake: {result.outcome.mistake}." in message

@@ -45,6 +45,7 @@ def test_variant_passes_in_kernel(variant: Variant, hidden: bool) -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         outcome = hidden_outcome(variant.function, fn) if hidden else evaluate(variant.function, fn)
     assert outcome.passed, outcome.message()
+    assert outcome.parts and all(p.earned for p in outcome.parts), outcome.parts  # every share kept
     assert outcome.n_cases == len(SPECS[variant.function].cases(hidden))
 
 

@@ -500,7 +500,7 @@ variant(
     "sample",
     "cumulative sum and rng.random()",
     """
-def sample(parameters, char_to_ix, rng, max_length=50):
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
     Waa, Wax, Wya, by, ba = (parameters[k] for k in ("Waa", "Wax", "Wya", "by", "ba"))
     vocab_size, n_a = by.shape[0], Waa.shape[1]
     newline = char_to_ix["\\n"]
@@ -508,7 +508,7 @@ def sample(parameters, char_to_ix, rng, max_length=50):
     indices = []
     for _ in range(max_length):
         a = np.tanh(Wax @ x + Waa @ a + ba)
-        cdf = np.cumsum(softmax(Wya @ a + by))
+        cdf = np.cumsum(softmax((Wya @ a + by) / temperature))
         idx = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), vocab_size - 1)
         indices.append(idx)
         if idx == newline:
@@ -523,7 +523,7 @@ variant(
     "sample",
     "Gumbel-max trick, one-hot from np.eye",
     """
-def sample(parameters, char_to_ix, rng, max_length=50):
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
     P = parameters
     vocab_size, n_a = P["by"].shape[0], P["Waa"].shape[1]
     eye = np.eye(vocab_size)
@@ -531,7 +531,7 @@ def sample(parameters, char_to_ix, rng, max_length=50):
     indices = []
     while True:
         a = np.tanh(P["Wax"] @ x + P["Waa"] @ a + P["ba"])
-        logits = (P["Wya"] @ a + P["by"]).ravel()
+        logits = (P["Wya"] @ a + P["by"]).ravel() / temperature
         idx = int(np.argmax(logits + rng.gumbel(size=vocab_size)))
         indices.append(idx)
         if idx == char_to_ix["\\n"] or len(indices) == max_length:
@@ -542,17 +542,17 @@ def sample(parameters, char_to_ix, rng, max_length=50):
 
 variant(
     "sample",
-    "inverse CDF by hand, float32 state",
+    "inverse CDF by hand with the global np.random, float32 state, temperature on the probabilities",
     """
-def sample(parameters, char_to_ix, rng, max_length=50):
+def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
     P = {k: v.astype(np.float32) for k, v in parameters.items()}
     vocab_size, n_a = P["by"].shape[0], P["Waa"].shape[1]
     x, a = np.zeros((vocab_size, 1), np.float32), np.zeros((n_a, 1), np.float32)
     indices = []
     while len(indices) < max_length:
         a = np.tanh(P["Wax"] @ x + P["Waa"] @ a + P["ba"])
-        probs = softmax((P["Wya"] @ a + P["by"]).astype(np.float64)).ravel()
-        u, idx, acc = rng.random() * probs.sum(), 0, probs[0]
+        probs = softmax((P["Wya"] @ a + P["by"]).astype(np.float64)).ravel() ** (1 / temperature)
+        u, idx, acc = np.random.random() * probs.sum(), 0, probs[0]
         while acc < u and idx < vocab_size - 1:
             idx += 1
             acc += probs[idx]
@@ -621,33 +621,33 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
 
 variant(
     "model",
-    "while loop",
+    "while loop, callback called",
     """
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     rng = np.random.default_rng(seed)
-    sample_rng = np.random.default_rng(seed + 1)
     vocab_size = len(char_to_ix)
     parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
     names = [name for name in data]
-    rng.shuffle(names)
     newline = char_to_ix["\\n"]
-    a_prev, losses, j = np.zeros((n_a, 1)), [], 0
+    losses, j = [], 0
     while j < num_iterations:
+        if j % len(names) == 0:
+            rng.shuffle(names)
         indices = [char_to_ix[ch] for ch in names[j % len(names)]]
-        loss, _, a_prev = optimize([None, *indices], [*indices, newline], a_prev, parameters,
-                                   learning_rate=learning_rate)
+        loss, _, _ = optimize([None, *indices], [*indices, newline], np.zeros((n_a, 1)), parameters,
+                              learning_rate=learning_rate)
         losses.append(float(loss))
+        if callback is not None:
+            callback(j, parameters)
         j += 1
-        if sample_every and j % sample_every == 0:
-            print([sample(parameters, char_to_ix, sample_rng) for _ in range(n_samples)])
     return parameters, losses
 """,
 )
 
 variant(
     "model",
-    "examples made up front, prints progress",
+    "examples made per epoch, prints progress",
     """
 def make_example(name, char_to_ix):
     X = [None] + [char_to_ix[c] for c in name]
@@ -655,51 +655,352 @@ def make_example(name, char_to_ix):
 
 
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     rng = np.random.default_rng(seed)
-    sample_rng = np.random.default_rng(seed + 1)
     vocab_size = len(char_to_ix)
     parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
     order = list(data)
-    rng.shuffle(order)
-    examples = [make_example(name, char_to_ix) for name in order]
-    a_prev = np.zeros((n_a, 1))
     losses = []
     for j in range(num_iterations):
+        if j % len(order) == 0:
+            rng.shuffle(order)
+            examples = [make_example(name, char_to_ix) for name in order]
         X, Y = examples[j % len(examples)]
-        loss, gradients, a_prev = optimize(X, Y, a_prev, parameters, learning_rate)
+        loss, gradients, a_last = optimize(X, Y, np.zeros((n_a, 1)), parameters, learning_rate)
         losses.append(loss)
         if j % 10 == 0:
             print(f"iteration {j}: loss {loss:.3f}")
-        if sample_every and j % sample_every == 0:
-            print(sample(parameters, char_to_ix, sample_rng))
     return parameters, losses
 """,
 )
 
 variant(
     "model",
-    "epochs over the names",
+    "epochs as an outer loop",
     """
 def model(data, ix_to_char, char_to_ix, num_iterations=20000, n_a=50, learning_rate=0.01,
-          seed=0, sample_every=0, n_samples=5):
+          seed=0, callback=None):
     rng = np.random.default_rng(seed)
-    sample_rng = np.random.default_rng(seed + 1)
     vocab_size = len(char_to_ix)
     parameters = initialize_parameters(n_a, vocab_size, vocab_size, rng)
     names = data.copy()
-    rng.shuffle(names)
-    state = np.zeros((n_a, 1))
+    zeros = np.zeros((n_a, 1))
     losses = []
     while len(losses) < num_iterations:
+        rng.shuffle(names)
         for name in names:
             if len(losses) == num_iterations:
                 break
             X = [None] + [char_to_ix[c] for c in name]
             Y = X[1:] + [char_to_ix["\\n"]]
-            loss, _, state = optimize(X, Y, state, parameters, learning_rate)
+            loss, _, _ = optimize(X, Y, zeros.copy(), parameters, learning_rate)
             losses.append(loss)
+            if callback:
+                callback(len(losses) - 1, parameters)
     return parameters, losses
+""",
+)
+
+variant(
+    "gradient_flow",
+    "norms collected backwards, then reversed",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, x = caches
+    collected = [np.linalg.norm(da_last.ravel())]
+    da = da_last
+    for t in range(len(cell_caches) - 1, 0, -1):
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]
+        collected.append(np.linalg.norm(da.ravel()))
+    return np.array(collected[::-1])
+""",
+)
+
+variant(
+    "gradient_flow",
+    "the cell backward by hand, a list reversed",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, _ = caches
+    out, g = [], da_last
+    for a_next, a_prev, xt, parameters in cell_caches[::-1]:
+        out.append(np.sqrt((g**2).sum()))
+        g = parameters["Waa"].T @ (g * (1 - a_next**2))
+    return np.array(out[::-1])
+""",
+)
+
+variant(
+    "gradient_flow",
+    "float32, a while loop",
+    """
+def gradient_flow(da_last, caches):
+    cell_caches, x = caches
+    t = len(cell_caches) - 1
+    norms = np.zeros(t + 1, dtype=np.float32)
+    da = da_last.astype(np.float32)
+    while t >= 0:
+        norms[t] = np.linalg.norm(da)
+        da = rnn_cell_backward(da, cell_caches[t])["da_prev"].astype(np.float32)
+        t -= 1
+    return norms
+""",
+)
+
+variant(
+    "clip_by_norm",
+    "np.linalg.norm of the concatenation",
+    """
+def clip_by_norm(gradients, max_norm):
+    total = np.linalg.norm(np.concatenate([g.ravel() for g in gradients.values()]))
+    if total <= max_norm:
+        return {k: g.copy() for k, g in gradients.items()}
+    return {k: g * (max_norm / total) for k, g in gradients.items()}
+""",
+)
+
+variant(
+    "clip_by_norm",
+    "in place on copies, min of two factors",
+    """
+def clip_by_norm(gradients, max_norm):
+    squares = 0.0
+    for g in gradients.values():
+        squares += float(np.vdot(g, g))
+    factor = min(1.0, max_norm / (np.sqrt(squares) + 1e-300))
+    out = {}
+    for key, g in gradients.items():
+        out[key] = g.copy()
+        out[key] *= factor
+    return out
+""",
+)
+
+variant(
+    "clip_by_norm",
+    "norms of the arrays combined, float32",
+    """
+def clip_by_norm(gradients, max_norm):
+    gradients = {k: g.astype(np.float32) for k, g in gradients.items()}
+    norms = np.array([np.linalg.norm(g) for g in gradients.values()])
+    total = np.linalg.norm(norms)
+    scale = max_norm / total if total > max_norm else 1
+    return dict(zip(gradients, (g * scale for g in gradients.values())))
+""",
+)
+
+variant(
+    "bigram_log_probs",
+    "np.add.at, [next, prev]",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V, nl = len(char_to_ix), char_to_ix["\\n"]
+    counts = np.ones((V, V))
+    for name in names:
+        seq = np.array([nl] + [char_to_ix[c] for c in name] + [nl])
+        np.add.at(counts, (seq[1:], seq[:-1]), 1)
+    return np.log(counts) - np.log(counts.sum(axis=0))
+""",
+)
+
+variant(
+    "bigram_log_probs",
+    "a dict of pair counts, then a float32 table",
+    """
+from collections import Counter
+
+
+def bigram_log_probs(names, char_to_ix):
+    pairs = Counter()
+    for name in names:
+        text = "\\n" + name + "\\n"
+        pairs.update(zip(text[:-1], text[1:]))
+    V = len(char_to_ix)
+    table = np.zeros((V, V), dtype=np.float32)
+    for (prev, nxt), n in pairs.items():
+        table[char_to_ix[nxt], char_to_ix[prev]] = n
+    table += 1
+    table /= table.sum(axis=0, keepdims=True)
+    return np.log(table)
+""",
+)
+
+variant(
+    "bigram_log_probs",
+    "[prev, next] counted, transposed at the end",
+    """
+def bigram_log_probs(names, char_to_ix):
+    V = len(char_to_ix)
+    nl = char_to_ix["\\n"]
+    rows = np.zeros((V, V), dtype=np.int64)
+    for name in names:
+        prev = nl
+        for ch in name + "\\n":
+            rows[prev, char_to_ix[ch]] += 1
+            prev = char_to_ix[ch]
+    probs = (rows + 1) / (rows.sum(axis=1, keepdims=True) + V)
+    return np.log(probs.T)
+""",
+)
+
+# --- assign_5c ----------------------------------------------------------------------
+
+variant(
+    "gru_cell_backward",
+    "loop over examples, Wh split into its a_prev and xt blocks",
+    """
+def gru_cell_backward(da_next, cache):
+    a_next, a_prev, xt, z, r, h_tilde, parameters = cache
+    Wz, Wr, Wh = parameters["Wz"], parameters["Wr"], parameters["Wh"]
+    n_a, m = a_prev.shape
+    Wh_a, Wh_x = Wh[:, :n_a], Wh[:, n_a:]
+    grads = {"dxt": np.zeros(xt.shape), "da_prev": np.zeros(a_prev.shape)}
+    grads.update({k: np.zeros(parameters[k[1:]].shape) for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")})
+    for j in range(m):
+        g, ap, x_j = da_next[:, j], a_prev[:, j], xt[:, j]
+        zj, rj, hj = z[:, j], r[:, j], h_tilde[:, j]
+        s = np.concatenate([ap, x_j])
+        du_h = g * (1 - zj) * (1 - hj * hj)
+        grads["dWh"][:, :n_a] += np.outer(du_h, rj * ap)
+        grads["dWh"][:, n_a:] += np.outer(du_h, x_j)
+        grads["dbh"][:, 0] += du_h
+        d_reset = Wh_a.T.dot(du_h)
+        du_z = g * (ap - hj) * zj * (1 - zj)
+        du_r = d_reset * ap * rj * (1 - rj)
+        grads["dWz"] += np.outer(du_z, s)
+        grads["dWr"] += np.outer(du_r, s)
+        grads["dbz"][:, 0] += du_z
+        grads["dbr"][:, 0] += du_r
+        ds = Wz.T.dot(du_z) + Wr.T.dot(du_r)
+        grads["da_prev"][:, j] = g * zj + d_reset * rj + ds[:n_a]
+        grads["dxt"][:, j] = Wh_x.T.dot(du_h) + ds[n_a:]
+    return grads
+""",
+)
+
+variant(
+    "gru_cell_backward",
+    "einsum, gates recomputed from the parameters, prints",
+    """
+def gru_pre_activations(a_prev, xt, parameters):
+    s = np.vstack([a_prev, xt])
+    z = sigmoid(np.einsum("ij,jm->im", parameters["Wz"], s) + parameters["bz"])
+    r = sigmoid(np.einsum("ij,jm->im", parameters["Wr"], s) + parameters["br"])
+    s_reset = np.vstack([r * a_prev, xt])
+    h = np.tanh(np.einsum("ij,jm->im", parameters["Wh"], s_reset) + parameters["bh"])
+    return s, s_reset, z, r, h
+
+
+def gru_cell_backward(da_next, cache):
+    _, a_prev, xt, _, _, _, parameters = cache
+    s, s_reset, z, r, h = gru_pre_activations(a_prev, xt, parameters)
+    n_a = len(a_prev)
+    du_h = da_next * (1 - z) * (1 - h**2)
+    d_s_reset = np.einsum("ij,im->jm", parameters["Wh"], du_h)
+    du_z = da_next * (a_prev - h) * z * (1 - z)
+    du_r = d_s_reset[:n_a] * a_prev * r * (1 - r)
+    d_s = np.einsum("ij,im->jm", parameters["Wz"], du_z) + np.einsum("ij,im->jm", parameters["Wr"], du_r)
+    print("gate gradients:", np.abs(du_z).max(), np.abs(du_r).max())
+    return {
+        "dWz": np.einsum("im,jm->ij", du_z, s),
+        "dWr": np.einsum("im,jm->ij", du_r, s),
+        "dWh": np.einsum("im,jm->ij", du_h, s_reset),
+        "dbz": du_z.sum(axis=1)[:, None],
+        "dbr": du_r.sum(axis=1)[:, None],
+        "dbh": du_h.sum(axis=1)[:, None],
+        "da_prev": da_next * z + d_s_reset[:n_a] * r + d_s[:n_a],
+        "dxt": d_s_reset[n_a:] + d_s[n_a:],
+    }
+""",
+)
+
+variant(
+    "gru_cell_backward",
+    "float32",
+    """
+def gru_cell_backward(da_next, cache):
+    f32 = np.float32
+    a_next, a_prev, xt, z, r, h_tilde = (v.astype(f32) for v in cache[:6])
+    Wz, Wr, Wh = (cache[6][k].astype(f32) for k in ("Wz", "Wr", "Wh"))
+    g = da_next.astype(f32)
+    n_a = a_prev.shape[0]
+    s = np.concatenate([a_prev, xt])
+    s_reset = np.concatenate([r * a_prev, xt])
+    du_h = g * (1 - z) * (1 - np.square(h_tilde))
+    d_s_reset = Wh.T @ du_h
+    du_z = g * (a_prev - h_tilde) * z * (1 - z)
+    du_r = d_s_reset[:n_a] * a_prev * r * (1 - r)
+    d_s = Wz.T @ du_z + Wr.T @ du_r
+    return {"dxt": d_s_reset[n_a:] + d_s[n_a:], "da_prev": g * z + d_s_reset[:n_a] * r + d_s[:n_a],
+            "dWz": du_z @ s.T, "dWr": du_r @ s.T, "dWh": du_h @ s_reset.T,
+            "dbz": du_z.sum(axis=1, keepdims=True), "dbr": du_r.sum(axis=1, keepdims=True),
+            "dbh": du_h.sum(axis=1, keepdims=True)}
+""",
+)
+
+variant(
+    "gru_backward",
+    "while loop from the end, a dict of sums",
+    """
+def gru_backward(da, caches):
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    n_x = x.shape[0]
+    sums = {k: 0.0 for k in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    dx = np.empty((n_x, m, T_x))
+    carried = np.zeros((n_a, m))
+    t = T_x - 1
+    while t >= 0:
+        step = gru_cell_backward(carried + da[:, :, t], cell_caches[t])
+        dx[:, :, t] = step["dxt"]
+        for key in sums:
+            sums[key] = sums[key] + step[key]
+        carried = step["da_prev"]
+        t -= 1
+    return {"dx": dx, "da0": carried, **sums}
+""",
+)
+
+variant(
+    "gru_backward",
+    "steps kept in a list, summed with np.sum at the end",
+    """
+def gru_backward(da, caches):
+    cell_caches, x = caches
+    T_x = da.shape[2]
+    steps = [None] * T_x
+    flowing = np.zeros_like(da[:, :, 0])
+    for t in range(T_x - 1, -1, -1):
+        steps[t] = gru_cell_backward(da[:, :, t] + flowing, cell_caches[t])
+        flowing = steps[t]["da_prev"]
+    out = {key: np.sum([step[key] for step in steps], axis=0)
+           for key in ("dWz", "dWr", "dWh", "dbz", "dbr", "dbh")}
+    out["dx"] = np.stack([step["dxt"] for step in steps], axis=2)
+    out["da0"] = flowing
+    return out
+""",
+)
+
+variant(
+    "gru_backward",
+    "float32 accumulators",
+    """
+def gru_backward(da, caches):
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    n_x = x.shape[0]
+    f32 = np.float32
+    dx = np.zeros((n_x, m, T_x), dtype=f32)
+    acc = {k: np.zeros((n_a, n_a + n_x), dtype=f32) for k in ("dWz", "dWr", "dWh")}
+    acc.update({k: np.zeros((n_a, 1), dtype=f32) for k in ("dbz", "dbr", "dbh")})
+    da_prevt = np.zeros((n_a, m), dtype=f32)
+    for t in reversed(range(T_x)):
+        grads = gru_cell_backward((da[:, :, t] + da_prevt).astype(f32), cell_caches[t])
+        dx[:, :, t] = grads["dxt"]
+        da_prevt = grads["da_prev"].astype(f32)
+        for k in acc:
+            acc[k] += grads[k].astype(f32)
+    return {"dx": dx, "da0": da_prevt, **acc}
 """,
 )
 

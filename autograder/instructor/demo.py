@@ -1,7 +1,7 @@
 """``python -m autograder demo``: a throwaway class graded end to end.
 
-Four students hand in both assignments: the reference solution, the untouched
-release, a realistic BPTT bug, and a submission that fakes its checks. ``grade``
+Four students hand in every assignment: the reference solution, the untouched
+release, a realistic BPTT bug (in 5b and 5c), and a submission that fakes its checks. ``grade``
 autogrades them with nbgrader, re-grades them outside their kernels with the
 trusted verify (catching the fake), writes feedback and reports; the demo then
 prints the score table and writes grades.csv and a loss-curve PNG.
@@ -23,7 +23,7 @@ from autograder.student.specs import ASSIGNMENTS
 
 TAMPER = (
     "# Student cell: replace the checks with one that always passes.\n"
-    "def check(name, fn, hidden=False):\n"
+    "def check(name, fn, hidden=False, points=None):\n"
     "    print('OK - all checks passed')\n"
 )
 
@@ -31,6 +31,7 @@ TAMPER = (
 def class_of_four() -> dict[str, dict[str, object]]:
     """student -> assignment -> notebook."""
     bptt_bug = next(m for m in CATALOG["rnn_backward"] if m.name.startswith("da_prev"))
+    gru_bptt_bug = next(m for m in CATALOG["gru_backward"] if m.name.startswith("da_prev"))
     wrong_cell = submissions.edit_function(
         submissions.completed("assign_5a"),
         "rnn_cell_forward",
@@ -40,18 +41,19 @@ def class_of_four() -> dict[str, dict[str, object]]:
         "reference": {a: submissions.completed(a) for a in ASSIGNMENTS},
         "blank": {a: submissions.release(a) for a in ASSIGNMENTS},
         "bptt_bug": {
-            "assign_5a": submissions.completed("assign_5a"),
+            **{a: submissions.completed(a) for a in ASSIGNMENTS},
             "assign_5b": submissions.with_mistake("assign_5b", "rnn_backward", bptt_bug),
+            "assign_5c": submissions.with_mistake("assign_5c", "gru_backward", gru_bptt_bug),
         },
         "tamper": {
+            **{a: submissions.completed(a) for a in ASSIGNMENTS},
             "assign_5a": submissions.add_cell(wrong_cell, TAMPER, after="code_setup"),
-            "assign_5b": submissions.completed("assign_5b"),
         },
     }
 
 
 def train_curves(out: Path) -> Path:
-    """Train the reference model briefly on both data sets and plot the loss curves."""
+    """Train the reference model briefly on both data sets and plot their held-out loss per character."""
     from autograder.instructor.plots import loss_curve
     from autograder.instructor.reference import reference
 
@@ -62,9 +64,20 @@ def train_curves(out: Path) -> Path:
         ("movie titles", "movie_title_list.txt", 3000),
     ):
         names, char_to_ix, ix_to_char = ref.load_names(filename)
-        _, losses = ref.model(names, ix_to_char, char_to_ix, num_iterations=iterations, n_a=50)
-        curves[label] = losses
-    return loss_curve(out / "loss_curves.png", curves, ref.smooth)
+        train, held_out = ref.split_names(names)
+        steps: list[int] = []
+        losses: list[float] = []
+
+        def measure(
+            j: int, parameters: dict, held_out=held_out, char_to_ix=char_to_ix, steps=steps, losses=losses
+        ) -> None:
+            if (j + 1) % 250 == 0:
+                steps.append(j + 1)
+                losses.append(ref.loss_per_char(parameters, held_out, char_to_ix))
+
+        ref.model(train, ix_to_char, char_to_ix, num_iterations=iterations, n_a=50, callback=measure)
+        curves[label] = (steps, losses)
+    return loss_curve(out / "loss_curves.png", curves)
 
 
 def run_demo(out: Path | None = None, db_url: str | None = None) -> int:

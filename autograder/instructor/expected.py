@@ -155,7 +155,7 @@ def expected_data(spec: Spec, hidden: bool, plan: dict, arrays: Arrays, salt: in
             for case in spec.cases(hidden, salt):
                 if case.numerical:
                     for path, grad in case.numerical(ref).items():
-                        expected[f"num/{case.label}/out/{path}"] = grad
+                        expected[f"num/{output_key(case.label, path)}"] = grad
     return expected
 
 
@@ -195,18 +195,21 @@ def mistake_data(spec: Spec, plan: dict, arrays: Arrays, expected: Arrays) -> Ar
 
 
 def _sample_tables(plan: dict, arrays: Arrays, ref: ModuleType, expected: Arrays) -> None:
-    """The model's next-character distribution after every prefix of 0-2 characters."""
+    """The model's next-character distribution after every prefix of 0-2 characters, at the
+    call's temperature."""
     for call in plan["calls"]:
         parameters, char_to_ix = decode(call["args"], arrays)[:2]
         vocab = len(char_to_ix)
         n_a = parameters["Waa"].shape[0]
+        temperature = float(decode(call["kwargs"], arrays).get("temperature", 1.0))
         prefixes: list[list[int]] = [[]]
         prefixes += [[i] for i in range(vocab - 1)]
         prefixes += [[i, j] for i in range(vocab - 1) for j in range(vocab - 1)]
         for prefix in prefixes:
             x = ref.one_hot([None] + prefix, vocab)
-            y_pred = ref.rnn_forward(x, np.zeros((n_a, 1)), parameters)[1]
-            expected[f"probs/{call['label']}/" + "-".join(map(str, prefix))] = y_pred[:, 0, -1]
+            y = ref.rnn_forward(x, np.zeros((n_a, 1)), parameters)[1][:, 0, -1]
+            y = y ** (1 / temperature)  # softmax(u / T), since y = softmax(u)
+            expected[f"probs/{call['label']}/" + "-".join(map(str, prefix))] = y / y.sum()
 
 
 def suite_vectors(assignment: str, hidden: bool, salt: int = 0) -> Arrays:

@@ -35,7 +35,7 @@ from autograder.instructor.limits import Options
 from autograder.instructor.nbgrader_run import add_trusted_summary, autograde, last_error, nbgrader_api
 from autograder.instructor.repair import repair
 from autograder.instructor.sandbox import KernelSandbox, Limits
-from autograder.instructor.verify import kernel_claims, record, verify_notebook
+from autograder.instructor.verify import kernel_claims, partial_credit, record, verify_notebook
 
 
 @dataclass
@@ -110,6 +110,7 @@ def grade_one(
             notebook,
             Limits(wall_seconds=opts.function_timeout),
             limits.functions if limits else None,
+            partial=partial_credit(course_config(scratch)),
         )
         result.phases["verify"], mark = time.perf_counter() - mark, time.perf_counter()
         from nbgrader.api import Gradebook
@@ -128,6 +129,7 @@ def grade_one(
                     "trusted": r.score,
                     "max": r.max_points,
                     "problem": "" if r.outcome.passed else r.outcome.message(),
+                    "parts": r.parts_text(),  # which part earned what, when partly right
                 }
         if result.status != "ok":  # the note already says why nbgrader has no scores
             flags = [f for f in flags if f.nbgrader_score is not None]

@@ -144,10 +144,20 @@ def trusted_summary_cell(
             f"so {earned - lateness.penalty:g} of the {earned:g} points below count.",
             "",
         ]
-    lines += ["| function | points | |", "|---|---|---|"]
+    lines += ["| function | points | | points by part |", "|---|---|---|---|"]
     for r in results:
-        mark = "passed" if r.outcome.passed else "failed"
-        lines.append(f"| `{r.function}` | {r.score:g} / {r.max_points:g} | {mark} |")
+        mark = "passed" if r.outcome.passed else "partly right" if r.score > 0 else "failed"
+        # the part names are the course's (the specs), never the student's text
+        by_part = html.escape(r.parts_text()).replace("|", "&#124;")
+        lines.append(f"| `{r.function}` | {r.score:g} / {r.max_points:g} | {mark} | {by_part} |")
+    if any(r.partial for r in results):
+        lines += [
+            "",
+            "A function that is partly right earns the share of its points of each output "
+            "(or test case) it gets right in every hidden test case; one that cannot run earns 0.",
+        ]
+    elif any(r.outcome.earned() for r in results):
+        lines += ["", "This course gives a function its points only when all of it is right."]
     failing = [r for r in results if not r.outcome.passed]
     if failing:
         lines += ["", "What went wrong:", ""]

@@ -10,14 +10,14 @@ matplotlib.use("Agg")  # files only: grading runs headless
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def loss_curve(path: Path, curves: dict[str, list[float]], smooth) -> Path:
-    """Smoothed per-name loss of each training run, on one figure."""
+def loss_curve(path: Path, curves: dict[str, tuple[list[int], list[float]]]) -> Path:
+    """Held-out loss per character of each training run, measured every few steps, on one figure."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    for label, losses in curves.items():
-        ax.plot(smooth(losses), label=label)
+    for label, (steps, losses) in curves.items():
+        ax.plot(steps, losses, label=label)
     ax.set(
-        xlabel="iteration",
-        ylabel="smoothed cross-entropy (nats per name)",
+        xlabel="training step (names)",
+        ylabel="held-out cross-entropy (nats per character)",
         title="Character-level RNN language model (reference solution)",
     )
     ax.legend()
@@ -49,12 +49,12 @@ def grade_histogram(path: Path, totals: list[float], max_total: float) -> Path:
 
 
 def failure_rates(path: Path, rates: dict[str, float]) -> Path:
-    """Share of submissions failing each check: where the class needs help."""
+    """Share of submissions short of full marks on each check: where the class needs help."""
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(rates) + 1.2))
     names = list(rates)
     ax.barh(names, [100 * rates[n] for n in names], color="#c44e52")
     ax.invert_yaxis()
-    ax.set(xlabel="% of submissions failing", xlim=(0, 100), title="Failure rate per check")
+    ax.set(xlabel="% of submissions short of full marks", xlim=(0, 100), title="Failure rate per check")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

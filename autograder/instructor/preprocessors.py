@@ -368,14 +368,14 @@ class TrustedVerify(NbGraderPreprocessor):
         from nbgrader.coursedir import CourseDirectory
 
         from autograder.instructor.nbgrader_run import trusted_summary_cell
-        from autograder.instructor.verify import record, replace_flags, verify_notebook
+        from autograder.instructor.verify import partial_credit, record, replace_flags, verify_notebook
 
         info = resources["nbgrader"]
         assignment, student = info["assignment"], info["student"]
         with tempfile.TemporaryDirectory(prefix="autograder-verify-") as tmp:
             path = Path(tmp) / f"{assignment}.ipynb"
             nbformat.write(nb, path)
-            results = verify_notebook(assignment, path)
+            results = verify_notebook(assignment, path, partial=partial_credit(self.config))
         with Gradebook(info["db_url"]) as gb:
             flags = record(gb, assignment, student, results)
         root = Path(CourseDirectory(config=self.config).root)

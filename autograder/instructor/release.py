@@ -25,7 +25,7 @@ from pathlib import Path
 
 from autograder.instructor.sandbox import copy_student_side
 from autograder.student.paths import course_root, release_notebook
-from autograder.student.specs import ASSIGNMENTS
+from autograder.student.specs import ASSIGNMENTS, title
 
 NAME = "rnn-course-checks"
 VERSION = "0.1.0"
@@ -33,10 +33,12 @@ STUDENT_REQUIREMENTS = ["numpy>=1.24,<3", "matplotlib>=3.7,<4", "jupyterlab>=4,<
 
 STUDENT_README = """# Recurrent networks from scratch
 
-Two notebooks: `notebooks/assign_5a.ipynb` (an RNN and a GRU, forward) and
-`notebooks/assign_5b.ipynb` (backpropagation through time and a character-level
-language model). Under each function you write, a check cell tells you whether it is
-right, and if not, which output is wrong and what to look at.
+One notebook per assignment:
+
+{notebooks}
+
+Under each function you write, a check cell tells you whether it is right, and if not,
+which output is wrong and what to look at.
 
 ```bash
 pip install -r requirements.txt     # NumPy, matplotlib, JupyterLab and the checks
@@ -84,24 +86,43 @@ def build_wheel(dest: Path) -> Path:
     return next(dest.glob(f"{NAME.replace('-', '_')}-{VERSION}-*.whl"))
 
 
-def build_bundle(out: Path) -> Path:
-    """Write the student bundle to ``out`` (replaced) and ``out``.zip; return the zip."""
+# An assignment whose provided (read-only) code answers another one's graded functions:
+# released only after that one's deadline. assign_5b's provided cell holds rnn_forward,
+# 5a's answer (tests/test_notebook_text.py finds every such function and checks this list).
+CARRIES_ANSWERS_OF: dict[str, dict[str, tuple[str, ...]]] = {"assign_5b": {"assign_5a": ("rnn_forward",)}}
+
+
+def release_warnings(assignments: tuple[str, ...]) -> list[str]:
+    """What a bundle of ``assignments`` gives away: another assignment's answers."""
+    return [
+        f"{a} contains {', '.join(names)}, graded in {other}: release {a} only after {other}'s deadline"
+        for a in assignments
+        for other, names in CARRIES_ANSWERS_OF.get(a, {}).items()
+    ]
+
+
+def build_bundle(out: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> Path:
+    """Write the student bundle of ``assignments`` to ``out`` (replaced) and ``out``.zip;
+    return the zip."""
     if out.exists():
         shutil.rmtree(out)
     (out / "notebooks").mkdir(parents=True)
-    for assignment in ASSIGNMENTS:
+    for assignment in assignments:
         shutil.copy(release_notebook(assignment), out / "notebooks" / f"{assignment}.ipynb")
     shutil.copytree(course_root() / "data", out / "data", ignore=shutil.ignore_patterns("README.md"))
     wheel = build_wheel(out / "wheels")
     requirements = [f"./wheels/{wheel.name}", *STUDENT_REQUIREMENTS]
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(STUDENT_README, encoding="utf-8")
+    notebooks = "\n".join(f"- `notebooks/{a}.ipynb`: {title(a)}" for a in ASSIGNMENTS)
+    (out / "README.md").write_text(STUDENT_README.format(notebooks=notebooks), encoding="utf-8")
     return Path(shutil.make_archive(str(out), "zip", root_dir=out.parent, base_dir=out.name))
 
 
-def main(out: Path) -> int:
-    archive = build_bundle(out.resolve())
-    print(f"Student bundle: {out}/ and {archive}")
+def main(out: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> int:
+    archive = build_bundle(out.resolve(), assignments)
+    print(f"Student bundle of {', '.join(assignments)}: {out}/ and {archive}")
+    for warning in release_warnings(assignments):
+        print(f"  Note: {warning}.")
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         print(f"  {path.relative_to(out)}  ({path.stat().st_size:,} bytes)")
     return 0

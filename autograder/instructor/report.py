@@ -15,6 +15,7 @@ from autograder.instructor.untrusted import csv_cell, id_problem, printable
 from autograder.instructor.verify import (
     Flag,
     grade_cells,
+    partial_credit,
     record,
     replace_flags,
     verify_submission,
@@ -45,6 +46,7 @@ def verify_course(
     flags_csv = course / f"flags_{assignment}.csv"
     start = time.perf_counter()
     plugin = penalty_plugin(course_config(course))
+    partial = partial_credit(course_config(course))
     with Gradebook(gradebook_url(course, gradebook)) as gb:
         for student in students:
             # one student's invalid id or database error is reported, the rest are verified
@@ -53,7 +55,7 @@ def verify_course(
                 flags.append(Flag(student, assignment, "", None, None, f"not verified: {problem}"))
                 replace_flags(flags_csv, student, flags[-1:])
                 continue
-            results = verify_submission(course, assignment, student)
+            results = verify_submission(course, assignment, student, partial)
             try:
                 found = record(gb, assignment, student, results)
                 replace_flags(flags_csv, student, found, results)
@@ -156,20 +158,23 @@ def write_reports(
         by_hand = {}
     # lateness: as nbgrader keeps it (the penalty apart from the scores), and what is left
     header = ["student", *cells, "total", "status", "set by hand", "late by", "late penalty", "final"]
+    header.append("partly right")  # which part earned what, for each function partly right
     rows = []
     totals = []
     for r in sorted(results, key=lambda r: r.student):
         if not r.cells:  # not graded (an invalid id, the grader failed): no score, not a zero
-            rows.append([r.student, *([""] * (len(cells) + 1)), r.status, "", "", "", ""])
+            rows.append([r.student, *([""] * (len(cells) + 1)), r.status, "", "", "", "", ""])
             continue
         hand = by_hand.get(r.student, {})
         scores = [hand.get(gid, r.cells.get(gid, {}).get("trusted", 0.0)) for gid, _ in cells.values()]
         manual = " ".join(fn for fn, (gid, _) in cells.items() if gid in hand)
         lateness = Lateness(**r.late)
-        final = sum(scores) - lateness.penalty
+        total = round(sum(scores), 2)  # shares are hundredths: no float residue in the total
+        final = round(total - lateness.penalty, 2)
         rows.append(
-            [r.student, *(f"{x:g}" for x in scores), f"{sum(scores):g}", r.status, manual]
+            [r.student, *(f"{x:g}" for x in scores), f"{total:g}", r.status, manual]
             + [lateness.late_by, f"{lateness.penalty:g}", f"{final:g}"]
+            + [_partly_right(cells, r.cells, hand)]
         )
         totals.append(final)
     write_csv(out / "grades.csv", header, rows)
@@ -180,8 +185,8 @@ def write_reports(
     write_flags(out / "flags.csv", flags)
     grade_histogram(out / "grade_histogram.png", totals, sum(p for _, p in cells.values()))
     rates = {
-        fn: sum(not r.cells.get(gid, {}).get("trusted") for r in results) / max(len(results), 1)
-        for fn, (gid, _) in cells.items()
+        fn: sum((r.cells.get(gid, {}).get("trusted") or 0) < points for r in results) / max(len(results), 1)
+        for fn, (gid, points) in cells.items()
     }
     failure_rates(out / "failure_rates.png", rates)
     from nbgrader.plugins import CsvExportPlugin
@@ -193,6 +198,16 @@ def write_reports(
     except Exception as exc:  # noqa: BLE001
         print(f"nbgrader export failed ({type(exc).__name__}: {printable(exc)}); grades.csv is complete")
     return out
+
+
+def _partly_right(cells: dict[str, tuple[str, float]], graded: dict, by_hand: dict[str, float]) -> str:
+    """``rnn_backward: gradients['dx'] 3/3, ..., gradients['dba'] 0/3; ...``: the points each
+    part of a partly right function earned (a score set by hand is the instructor's)."""
+    return "; ".join(
+        f"{fn}: {graded[gid]['parts']}"
+        for fn, (gid, _) in cells.items()
+        if graded.get(gid, {}).get("parts") and gid not in by_hand
+    )
 
 
 def _make_inert(path: Path) -> None:

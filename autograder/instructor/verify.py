@@ -15,9 +15,12 @@ import csv
 import functools
 import tempfile
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from traitlets import Bool
+from traitlets.config import Configurable
 
 from autograder.instructor.expected import hidden_suite
 from autograder.instructor.gradebook import set_scores
@@ -26,9 +29,26 @@ from autograder.instructor.notebook import NotebookError, definitions, read_note
 from autograder.instructor.reference import defined_name
 from autograder.instructor.sandbox import Limits, Task, run_functions
 from autograder.student.checks import verdict
+from autograder.student.credit import points_text, score, shares
 from autograder.student.judge import Outcome
 from autograder.student.paths import release_notebook
 from autograder.student.specs import SPECS
+
+
+class PartialCredit(Configurable):
+    """The course's policy on a function that is partly right, set in ``nbgrader_config.py``:
+    ``c.PartialCredit.enabled = False`` keeps all or nothing."""
+
+    enabled = Bool(
+        True,
+        help="Share each graded function's points among its outputs or cases (the split its "
+        "spec declares, autograder/student/assignments/<a>.py); False: all or nothing.",
+    ).tag(config=True)
+
+
+def partial_credit(config) -> bool:
+    """Whether the course whose traitlets ``config`` this is gives partial credit."""
+    return bool(PartialCredit(config=config).enabled)
 
 
 @dataclass
@@ -39,10 +59,33 @@ class CellResult:
     grade_id: str
     max_points: float
     outcome: Outcome
+    partial: bool = True  # the course's policy (``PartialCredit``)
+
+    @property
+    def exact_score(self) -> Fraction:
+        """The points earned, exactly: a sum of whole shares (``credit.score``)."""
+        return score(self.max_points, self.outcome.parts, self.outcome.passed, self.partial)
 
     @property
     def score(self) -> float:
-        return self.max_points if self.outcome.passed else 0.0
+        return float(self.exact_score)
+
+    def shares(self) -> list[tuple[str, Fraction, bool]]:
+        """(part, its share of the points, earned) for each part the verdict judged."""
+        parts = self.outcome.parts
+        return [
+            (p.name, s, p.earned)
+            for s, p in zip(shares(self.max_points, [p.weight for p in parts]), parts, strict=True)
+        ]
+
+    def parts_text(self) -> str:
+        """Which part earned what, in a line: "gradients['dx'] 3/3, ..., gradients['dba'] 0/3";
+        empty unless the function is partly right and the course gives partial credit."""
+        if not self.partial or not self.outcome.earned():
+            return ""
+        return ", ".join(
+            f"{name} {points_text(s if earned else 0)}/{points_text(s)}" for name, s, earned in self.shares()
+        )
 
 
 @dataclass
@@ -103,10 +146,15 @@ def hidden_outcome(name: str, fn: object) -> Outcome:
 
 
 def verify_notebook(
-    assignment: str, path: str | Path, limits: Limits = Limits(), seconds: dict[str, float] | None = None
+    assignment: str,
+    path: str | Path,
+    limits: Limits = Limits(),
+    seconds: dict[str, float] | None = None,
+    partial: bool = True,
 ) -> list[CellResult]:
     """Trusted verdicts for every graded function of the notebook at ``path``; each function
-    may run ``seconds[function]`` (the grader's calibrated limits), at most ``limits``'."""
+    may run ``seconds[function]`` (the grader's calibrated limits), at most ``limits``'.
+    ``partial``: the course's policy (``partial_credit``); False: all or nothing."""
     cells = grade_cells(assignment)
     suite = hidden_suite(assignment)
     try:
@@ -115,7 +163,7 @@ def verify_notebook(
         return _all_failed(assignment, str(exc))
     runs = run_functions(source, hidden_tasks(assignment), limits, seconds)
     return [
-        CellResult(spec.name, *cells[spec.name], verdict(spec, plan, run, expected))
+        CellResult(spec.name, *cells[spec.name], verdict(spec, plan, run, expected), partial)
         for (spec, plan, _, expected), run in zip(suite, runs, strict=True)
     ]
 
@@ -146,7 +194,7 @@ def _all_failed(assignment: str, why: str) -> list[CellResult]:
     ]
 
 
-def verify_submission(course: Path, assignment: str, student: str) -> list[CellResult]:
+def verify_submission(course: Path, assignment: str, student: str, partial: bool = True) -> list[CellResult]:
     """Trusted verdicts for the notebook a student handed in (nbgrader's ``submitted/``
     layout), read as ``autograder.instructor.intake`` says: a regular file of the folder, bounded."""
     handin = read_handin(course, student, assignment)
@@ -155,7 +203,7 @@ def verify_submission(course: Path, assignment: str, student: str) -> list[CellR
     with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
         path = Path(tmp) / f"{assignment}.ipynb"
         path.write_bytes(handin.notebook)
-        return verify_notebook(assignment, path)
+        return verify_notebook(assignment, path, partial=partial)
 
 
 def kernel_claims(gb, assignment: str, student: str, grade_ids: list[str]) -> dict[str, float | None]:
@@ -180,19 +228,33 @@ def record(gb, assignment: str, student: str, results: list[CellResult]) -> list
     flags = []
     for r in results:
         reason = None
-        if auto[r.grade_id] is None:
+        claim = auto[r.grade_id]
+        if claim is not None and not r.partial and claim < r.max_points:
+            # the grade cell claims a share of the points; under all or nothing, that is 0
+            claim = auto[r.grade_id] = 0.0
+        if claim is None:
             reason = "nbgrader produced no score for this cell (the notebook did not run through)"
-        elif auto[r.grade_id] > r.score:
+        elif claim > r.score:
+            claimed = (
+                "passed in the student's kernel (its public checks)"
+                if claim >= r.max_points
+                else f"claimed {claim:g} points in the student's kernel (its public checks)"
+            )
             reason = (
-                "passed in the student's kernel (its public checks), fails the trusted verify "
-                "on the hidden cases: "
+                f"{claimed}, scores {r.score:g} under the trusted verify on the hidden cases: "
                 + (r.outcome.problems[0] if r.outcome.problems else "")
                 + " A bug the public cases miss, or tampering with the checks, NumPy or IPython."
             )
-        elif auto[r.grade_id] < r.score:
+        elif claim < r.score and r.outcome.passed:
             reason = (
                 "failed in the student's kernel but is correct when run alone "
                 "(the notebook crashed, timed out or changed state before this cell)."
+            )
+        elif claim < r.score:
+            reason = (
+                f"claimed {claim:g} points in the student's kernel, scores {r.score:g} under the "
+                "trusted verify: the public cases found more wrong than the hidden ones, or the "
+                "notebook changed state before this cell."
             )
         if reason:
             flags.append(Flag(student, assignment, r.grade_id, auto[r.grade_id], r.score, reason))

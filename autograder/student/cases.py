@@ -16,6 +16,7 @@ from types import ModuleType
 
 import numpy as np
 
+from autograder.student.credit import Part
 from autograder.student.gradcheck import eval_numerical_gradient_array
 
 Arrays = dict[str, np.ndarray]
@@ -57,6 +58,33 @@ class Spec:
     # so a bug in rnn_cell_backward costs points there and not again in rnn_backward
     deps: tuple[str, ...] = ()
     kind: str = "values"  # "values" or "distribution" (sample)
+    # partial credit (``credit``): the points shared among these parts, each a group of
+    # outputs with a weight; () = one part per output of ``fields``, of equal weight
+    parts: tuple[Part, ...] = ()
+    # shared among the cases instead, equally (None: so when no output is compared, sample)
+    by_case: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.parts and self.shared_by_case:
+            raise ValueError(f"{self.name}: parts of outputs, or shares by case, not both")
+        seen = [p for part in self.parts for p in part.paths]
+        if self.parts and sorted(seen) != sorted(self.fields):
+            raise ValueError(
+                f"{self.name}: its parts must hold every output of fields exactly once "
+                f"(fields {sorted(self.fields)}, parts {sorted(seen)})"
+            )
+        if any(not isinstance(p.weight, int) or p.weight < 1 for p in self.parts):
+            raise ValueError(f"{self.name}: a part's weight is a whole number of at least 1")
+
+    @property
+    def shared_by_case(self) -> bool:
+        return bool(self.by_case) if self.by_case is not None else not self.fields
+
+    def output_parts(self) -> tuple[Part, ...]:
+        """The parts of the points judged by outputs (empty when shared by case)."""
+        if self.shared_by_case:
+            return ()
+        return self.parts or tuple(Part(name, (path,)) for path, name in self.fields.items())
 
     def cases(self, hidden: bool, salt: int = 0) -> list[Case]:
         """The public cases (seed 0), or the hidden ones (another seed, other shapes). A
@@ -146,3 +174,11 @@ CELL_FWD = {
     "2/2": "cache[2] (xt)",
 }
 SEQ_FWD = {"0": "a", "1": "y_pred", "2/1": "caches[1] (x)"}
+
+# Partial credit (``credit``): what each output is worth. The cache's copies of the
+# inputs go with the main output: a stub that hands its inputs back earns nothing.
+CELL_FWD_PARTS = (
+    Part("a_next (and cache[0:3])", ("0", "2/0", "2/1", "2/2"), 1),
+    Part("yt_pred", ("1",), 1),
+)
+SEQ_FWD_PARTS = (Part("a (and caches[1])", ("0", "2/1"), 1), Part("y_pred", ("1",), 1))

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.student.credit import points_text, score
 from autograder.student.judge import Outcome, Run, judge, name_mistake
 from autograder.student.paths import vectors_file
 from autograder.student.runner import PACKED, run_plan, unpack
@@ -147,20 +148,37 @@ HIDDEN_NOTE = (
 )
 
 
-def check(name: str, fn: Callable[..., Any], hidden: bool = False) -> None:
+def check(
+    name: str, fn: Callable[..., Any], hidden: bool = False, points: float | None = None
+) -> float | None:
     """Print a confirmation, or raise ``CheckFailed`` with what is wrong and a hint.
 
     ``hidden=True`` (in a grade cell) says where the hidden tests run: outside this kernel.
+    ``points`` (in a grade cell): return the points the public cases give, which the cell
+    displays and nbgrader reads as its (partial) score; a function partly right prints what
+    is wrong instead of raising (except under nbgrader's Validate). This is the kernel's
+    claim only: the trusted verify's score on the hidden cases is the one that counts.
     """
     if name not in SPECS:
         raise CheckFailed(f"There is no check called {name!r}; do not edit the check cells.")
     if hidden:
         print(HIDDEN_NOTE)
-        return
+        return None
     outcome = _repeat(name, fn) or evaluate(name, fn)
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         _CHECKED[name] = (fn, outcome)
-    if not outcome.passed:
+    earned = score(points, outcome.parts, outcome.passed) if points is not None else None
+    # nbgrader's Validate shows a failing cell's error, but of a partial score only that it
+    # is partial: there, a function partly right fails with its message, as before
+    validating = os.environ.get("NBGRADER_EXECUTION") == "validate"
+    if not outcome.passed and (not earned or validating):
         raise CheckFailed(outcome.message())
+    if not outcome.passed:
+        print(
+            f"Partly right: {points_text(earned)} of {points_text(points)} points on the public cases "
+            "(the hidden tests decide your score).\n" + "\n".join(wrapped(outcome.message()))
+        )
+        return float(earned)
     # plain text: an emoji shows as an empty box where no emoji font is installed
     print("OK - " + outcome.message())
+    return None if points is None else float(earned)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from autograder.student.credit import Earned
 from autograder.student.gradcheck import rel_error
-from autograder.student.runner import decode
 from autograder.student.specs import Spec
 
 Arrays = dict[str, np.ndarray]
@@ -39,6 +39,14 @@ class Outcome:
     mistake: str | None = None
     hint: str | None = None
     failed_cases: list[str] = field(default_factory=list)
+    # what the points are shared among (``credit``), each earned or not; empty when the
+    # function could not be judged at all
+    parts: list[Earned] = field(default_factory=list)
+
+    def earned(self) -> list[str]:
+        """The parts judged right, when some are and some are not."""
+        right = [p.name for p in self.parts if p.earned]
+        return right if not self.passed and len(right) < len(self.parts) else []
 
     def message(self) -> str:
         if self.passed:
@@ -47,6 +55,12 @@ class Outcome:
         lines += [f"  - {p}" for p in self.problems[:6]]
         if len(self.problems) > 6:
             lines.append(f"  - ... and {len(self.problems) - 6} more problem(s).")
+        if self.earned():
+            wrong = [p.name for p in self.parts if not p.earned]
+            lines.append(
+                f"  Already right: {', '.join(self.earned())} (these keep their share of the points); "
+                f"still to fix: {', '.join(wrong)}."
+            )
         if self.mistake:
             lines.append(f"  Hint: this looks like a known mistake: {self.mistake}. {self.hint}")
         return "\n".join(lines)
@@ -118,7 +132,7 @@ def compare(got: np.ndarray | None, exp: np.ndarray, name: str, against: str) ->
     if not np.issubdtype(got.dtype, np.number) and got.dtype != bool:
         return f"{name} should hold numbers, but has dtype {got.dtype}."
     if not np.all(np.isfinite(got)):
-        return f"{name} contains NaN or inf."
+        return f"{name} contains NaN or inf (a log of 0, or 0 / 0, gives them)."
     err = rel_error(got, exp)
     if err > TOL:
         return (
@@ -141,16 +155,21 @@ def error_text(error: str) -> str:
 
 
 def output_key(label: str, path: str) -> str:
+    if path == "":  # the function returns one array, not a tuple or a dict
+        return f"{label}/out"
     return f"{label}/{path}" if path.startswith("args/") else f"{label}/out/{path}"
 
 
 def judge_values(spec: Spec, labels: list[str], run: Run, expected: Arrays) -> Outcome:
     """Every field of every case against the reference, and gradients against numerics."""
     problems, failed = [], []
+    wrong: set[str] = set()  # outputs wrong in some case
+    judged: set[str] = set()  # outputs some case compares
     for label in labels:
         if label in run.errors:
             problems.append(f"case '{label}': {error_text(run.errors[label])}")
             failed.append(label)
+            wrong.update(spec.fields)
             continue
         if run.structure.get(f"{label}/out") == "None" and not any(
             p.startswith("args/") for p in spec.fields
@@ -158,6 +177,7 @@ def judge_values(spec: Spec, labels: list[str], run: Run, expected: Arrays) -> O
             # one reason for every missing output: said once
             problems.append(f"case '{label}': your function returned None (a missing `return`?).")
             failed.append(label)
+            wrong.update(spec.fields)
             continue
         case_problems = []
         reported: list[tuple[np.ndarray, np.ndarray]] = []  # (yours, expected) already explained
@@ -165,12 +185,15 @@ def judge_values(spec: Spec, labels: list[str], run: Run, expected: Arrays) -> O
             key = output_key(label, path)
             if key not in expected:
                 continue  # this case does not have that output (e.g. extra clip keys)
+            judged.add(path)
             if key not in run.outputs:
                 case_problems.append(_missing(run, key, name))
+                wrong.add(path)
                 continue
             got = run.outputs[key]
             if _same_as_reported(got, expected[key], reported):
-                continue  # the same array again, e.g. a_next and cache[0] (a_next): said once
+                wrong.add(path)  # wrong as well, e.g. a_next and cache[0] (a_next): said once
+                continue
             problem = compare(got, expected[key], name, "the expected value")
             num = expected.get(f"num/{key}")
             if problem is None and num is not None:
@@ -180,13 +203,33 @@ def judge_values(spec: Spec, labels: list[str], run: Run, expected: Arrays) -> O
             if problem:
                 case_problems.append(problem)
                 reported.append((np.asarray(got), expected[key]))
+                wrong.add(path)
         if case_problems:
             failed.append(label)
             # said once: a function with no `return` is missing every output for one reason
             problems += [f"case '{label}': {p}" for p in dict.fromkeys(case_problems)]
     outcome = Outcome(spec.name, not failed, len(labels), problems)
     outcome.failed_cases = failed
+    outcome.parts = _parts(spec, labels, failed, run, wrong, judged)
     return outcome
+
+
+def _parts(
+    spec: Spec, labels: list[str], failed: list[str], run: Run, wrong: set[str], judged: set[str]
+) -> list[Earned]:
+    """Each part of ``spec``'s points, earned or not (``credit``): a part of outputs when
+    they are right in every case, a case when it passed; nothing when the function could
+    not be run (stopped for running too long, its process died, no such function), whatever
+    else it returned. A part that no case judges (an output these cases do not have, such
+    as clip's extra keys in the public case) is left out of the split."""
+    not_run = any(str(e).startswith(NOT_RUN) for e in run.errors.values())
+    if spec.shared_by_case:
+        return [Earned(f"case '{label}'", 1, not not_run and label not in failed) for label in labels]
+    return [
+        Earned(p.name, p.weight, not not_run and not set(p.paths) & wrong)
+        for p in spec.output_parts()
+        if set(p.paths) & (judged | wrong)
+    ]
 
 
 def _same_as_reported(got: object, exp: np.ndarray, reported: list[tuple[np.ndarray, np.ndarray]]) -> bool:
@@ -341,6 +384,14 @@ def _step_problem(seqs: list[list[int]], step: int, expected: Arrays, probs: str
     return None
 
 
+def _int_kwarg(call: dict, name: str, default: int) -> int:
+    """An int keyword argument of an encoded call (others, such as floats, live in arrays)."""
+    for key, value in call["kwargs"].get("__items__", []):
+        if key == name and isinstance(value, int):
+            return value
+    return default
+
+
 def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays) -> Outcome:
     """Check the sequences ``sample`` drew: the stopping rules, then the distribution of
     the first three characters against the model's own softmax, overall and after
@@ -349,7 +400,7 @@ def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays
     failed: list[str] = []
     for call in calls:
         label, repeat = call["label"], call["repeat"]
-        max_length = decode(call["kwargs"], {}).get("max_length", 50)
+        max_length = _int_kwarg(call, "max_length", 50)
         vocab = expected[f"probs/{label}/"].size
         newline = vocab - 1
         if label in run.errors:
@@ -400,6 +451,7 @@ def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays
                 break
     outcome = Outcome(spec.name, not problems, len(calls), problems)
     outcome.failed_cases = failed
+    outcome.parts = _parts(spec, [c["label"] for c in calls], failed, run, set(), set())
     return outcome
 
 

@@ -101,7 +101,8 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "rescaled by the norm",
-            "This assignment clips element-wise with np.clip.",
+            "clip works element-wise, with np.clip on each array; rescaling by the norm is what "
+            "clip_by_norm does.",
             (
                 "np.clip(grad, -max_value, max_value)",
                 "grad * min(1.0, max_value / (np.linalg.norm(grad) + 1e-12))",
@@ -132,8 +133,19 @@ CATALOG: dict[str, list[Mistake]] = {
         ),
         m(
             "one-hot input not reset",
-            "Make a fresh zero vector before setting x[idx] = 1, or old characters stay on.",
+            "Make a fresh zero vector before setting the new character's entry to 1, or old "
+            "characters stay on.",
             ("        x = np.zeros((vocab_size, 1))\n        x[idx] = 1.0", "        x[idx] = 1.0"),
+        ),
+        m(
+            "temperature ignored",
+            "Divide the scores Wya @ a + by by the temperature BEFORE the softmax.",
+            ("softmax((Wya @ a_prev + by) / temperature)", "softmax(Wya @ a_prev + by)"),
+        ),
+        m(
+            "temperature multiplies the scores",
+            "The scores are DIVIDED by the temperature: a temperature below 1 sharpens the distribution.",
+            ("(Wya @ a_prev + by) / temperature", "(Wya @ a_prev + by) * temperature"),
         ),
         m(
             "one character too many",
@@ -144,7 +156,7 @@ CATALOG: dict[str, list[Mistake]] = {
     "optimize": [
         m(
             "parameters never updated",
-            "Update the dict in place: parameters['Wax'] -= learning_rate * gradients['dWax'].",
+            'Update the dict in place: parameters["Wax"] -= learning_rate * gradients["dWax"].',
             (
                 'parameters[name] -= learning_rate * gradients["d" + name]',
                 'parameters[name] - learning_rate * gradients["d" + name]',
@@ -185,9 +197,11 @@ CATALOG: dict[str, list[Mistake]] = {
     ],
     "model": [
         m(
-            "hidden state not carried between names",
-            "Pass the a_last that optimize returns into the next call.",
-            ("loss, _, a_prev = optimize", "loss, _, _ = optimize"),
+            "hidden state carried between names",
+            "Every name starts from the zero state, as sample does: pass a fresh zero state of "
+            "shape (n_a, 1) to optimize for each name, and leave the a_last it returns unused.",
+            ("loss, _, _ = optimize(X, Y, a0,", "loss, _, a0 = optimize(X, Y, a0,"),
+            ("        a0 = np.zeros((n_a, 1))", "        a0 = a0 if j else np.zeros((n_a, 1))"),
         ),
         m(
             "no newline at the end of Y",
@@ -207,12 +221,126 @@ CATALOG: dict[str, list[Mistake]] = {
         m(
             "learning rate ignored",
             "Pass learning_rate on to optimize.",
-            ("optimize(X, Y, a_prev, parameters, learning_rate)", "optimize(X, Y, a_prev, parameters)"),
+            ("optimize(X, Y, a0, parameters, learning_rate)", "optimize(X, Y, a0, parameters)"),
         ),
         m(
             "names not shuffled",
-            "Shuffle the names once with rng.shuffle before training.",
-            ("    rng.shuffle(names)\n", ""),
+            "Shuffle the list of names with rng.shuffle at the start of every epoch.",
+            ("            rng.shuffle(names)  # a new order for every epoch\n", "            pass\n"),
+        ),
+        m(
+            "names shuffled only once",
+            "Shuffle at the start of EVERY epoch (whenever j % len(names) == 0), not only before "
+            "the first: each pass over the data gets a new order.",
+            ("if j % len(names) == 0:", "if j == 0:"),
+        ),
+    ],
+    "gradient_flow": [
+        m(
+            "norms one step off",
+            "norms[t] belongs to the state of step t: record the norm of the gradient you hold "
+            "BEFORE passing it back through the cell of step t.",
+            (
+                "        norms[t] = np.linalg.norm(da)\n"
+                '        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]\n',
+                '        da = rnn_cell_backward(da, cell_caches[t])["da_prev"]\n'
+                "        norms[t] = np.linalg.norm(da)\n",
+            ),
+        ),
+        m(
+            "every step starts again from da_last",
+            "Each step back passes on the gradient the previous step back returned (da_prev), "
+            "not da_last again.",
+            (
+                'da = rnn_cell_backward(da, cell_caches[t])["da_prev"]',
+                'da = rnn_cell_backward(da_last, cell_caches[t])["da_prev"]',
+            ),
+        ),
+        m(
+            "the gradient goes forward in time",
+            "The gradient flows from the last step to the first: loop over t backwards.",
+            ("reversed(range(T_x))", "range(T_x)"),
+        ),
+    ],
+    "clip_by_norm": [
+        m(
+            "each array rescaled by its own norm",
+            "The norm is ONE number for the whole dict: the square root of the sum of the squares "
+            "of every entry of every array. Every array is multiplied by the same factor.",
+            (
+                "    norm = np.sqrt(sum(np.sum(grad**2) for grad in gradients.values()))\n"
+                "    scale = max_norm / norm if norm > max_norm else 1.0\n"
+                "    return {name: grad * scale for",
+                "    return {name: grad * min(1.0, max_norm / np.linalg.norm(grad)) for",
+            ),
+        ),
+        m(
+            "rescaled even below max_norm",
+            "Only a gradient whose global norm EXCEEDS max_norm is rescaled; a smaller one is "
+            "returned unchanged.",
+            ("max_norm / norm if norm > max_norm else 1.0", "max_norm / norm"),
+        ),
+        m(
+            "squared norm",
+            "The global norm is the square ROOT of the sum of the squares.",
+            (
+                "np.sqrt(sum(np.sum(grad**2) for grad in gradients.values()))",
+                "sum(np.sum(grad**2) for grad in gradients.values())",
+            ),
+        ),
+        m(
+            "scale factor upside down",
+            "A gradient that is too long must get SHORTER: the factor is max_norm / norm, below 1.",
+            ("max_norm / norm if", "norm / max_norm if"),
+        ),
+        m(
+            "element-wise clipping",
+            "clip_by_norm keeps the direction: it multiplies every array by one factor instead of "
+            "cutting entries with np.clip.",
+            ("grad * scale for", "np.clip(grad, -max_norm, max_norm) for"),
+        ),
+    ],
+    "bigram_log_probs": [
+        m(
+            "counts indexed [prev, next]",
+            "Each COLUMN is the previous character: count a pair at counts[next, prev], so that "
+            "a column is a distribution over the next character.",
+            ("counts[nxt, prev] += 1", "counts[prev, nxt] += 1"),
+        ),
+        m(
+            "normalised over the wrong axis",
+            "Each column must sum to 1 (after exp): divide by the sum over axis 0, the next characters.",
+            ("counts.sum(axis=0, keepdims=True)", "counts.sum(axis=1, keepdims=True)"),
+        ),
+        m(
+            "start of a name not counted",
+            "The first character of a name follows the start, which the newline index stands for.",
+            (
+                "[newline] + [char_to_ix[ch] for ch in name] + [newline]",
+                "[char_to_ix[ch] for ch in name] + [newline]",
+            ),
+        ),
+        m(
+            "end of a name not counted",
+            "The last character of a name is followed by the newline: count that pair too.",
+            (
+                "[newline] + [char_to_ix[ch] for ch in name] + [newline]",
+                "[newline] + [char_to_ix[ch] for ch in name]",
+            ),
+        ),
+        m(
+            "probabilities instead of their log",
+            "Return the natural LOG of the probabilities (np.log).",
+            (
+                "np.log((counts + 1) / (counts.sum(axis=0, keepdims=True) + V))",
+                "(counts + 1) / (counts.sum(axis=0, keepdims=True) + V)",
+            ),
+        ),
+        m(
+            "add-one without V in the denominator",
+            "Adding 1 to each of the V counts of a column adds V to its total: the denominator is "
+            "the column's count plus V.",
+            ("keepdims=True) + V)", "keepdims=True) + 1)"),
         ),
     ],
 }

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from autograder.student.cases import (
     CELL_FWD,
+    CELL_FWD_PARTS,
     SEQ_FWD,
+    SEQ_FWD_PARTS,
+    Part,
     Spec,
     cell_forward_cases,
     gru_params,
@@ -20,14 +23,32 @@ from autograder.student.cases import (
 
 TITLE = "RNN and GRU, forward"
 
+# Partial credit: each function's points shared among its outputs by these weights
+# (README, "Points"); a part is earned when that output is right in every hidden case.
+GRU_CELL_PARTS = (
+    Part("a_next (and cache[0:3])", ("0", "2/0", "2/1", "2/2"), 3),
+    Part("yt_pred", ("1",), 3),
+    Part("cache[3] (z)", ("2/3",), 1),
+    Part("cache[4] (r)", ("2/4",), 1),
+    Part("cache[5] (h_tilde)", ("2/5",), 2),
+)
+
 SPECS: list[Spec] = [
-    Spec("rnn_cell_forward", "assign_5a", CELL_FWD, cell_forward_cases(rnn_params), deps=("softmax",)),
+    Spec(
+        "rnn_cell_forward",
+        "assign_5a",
+        CELL_FWD,
+        cell_forward_cases(rnn_params),
+        deps=("softmax",),
+        parts=CELL_FWD_PARTS,
+    ),
     Spec(
         "rnn_forward",
         "assign_5a",
         SEQ_FWD,
         sequence_forward_cases(rnn_params),
         deps=("softmax", "rnn_cell_forward"),
+        parts=SEQ_FWD_PARTS,
     ),
     Spec(
         "gru_cell_forward",
@@ -35,6 +56,7 @@ SPECS: list[Spec] = [
         {**CELL_FWD, "2/3": "cache[3] (z)", "2/4": "cache[4] (r)", "2/5": "cache[5] (h_tilde)"},
         cell_forward_cases(gru_params),
         deps=("softmax", "sigmoid"),
+        parts=GRU_CELL_PARTS,
     ),
     Spec(
         "gru_forward",
@@ -42,5 +64,6 @@ SPECS: list[Spec] = [
         SEQ_FWD,
         sequence_forward_cases(gru_params),
         deps=("softmax", "sigmoid", "gru_cell_forward"),
+        parts=SEQ_FWD_PARTS,
     ),
 ]

@@ -15,6 +15,7 @@ import numpy as np
 from autograder.student.cases import (
     Arrays,
     Case,
+    Part,
     Spec,
     dims,
     numerical_gradients,
@@ -71,6 +72,50 @@ def _backward_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     return cases
 
 
+def _radius(rng: np.random.Generator, n_a: int, radius: float) -> np.ndarray:
+    """A random Waa whose largest |eigenvalue| is ``radius``."""
+    Waa = rng.standard_normal((n_a, n_a))
+    return Waa * radius / np.max(np.abs(np.linalg.eigvals(Waa)))
+
+
+def _flow_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
+    """Unsaturated weights, and recurrent weights of a chosen spectral radius with small
+    inputs (the gradient shrinks or grows by orders of magnitude over the steps)."""
+    sizes = [(label, d, None) for label, d in dims(hidden)]
+    if not hidden:
+        sizes.append(("spectral radius 1.5, small inputs, T_x=12", dict(n_x=3, n_a=6, n_y=2, m=1, T=12), 1.5))
+    else:
+        sizes.append(("spectral radius 0.5, T_x=9", dict(n_x=2, n_a=5, n_y=2, m=2, T=9), 0.5))
+        sizes.append(("spectral radius 1.5, small inputs, T_x=10", dict(n_x=3, n_a=4, n_y=2, m=1, T=10), 1.5))
+    cases = []
+    for label, d, radius in sizes:
+        x = rng.standard_normal((d["n_x"], d["m"], d["T"]))
+        a0 = rng.standard_normal((d["n_a"], d["m"])) * (0.01 if radius else 1.0)
+        p = rnn_params(rng, d["n_x"], d["n_a"], d["n_y"], scale=unsaturated(d))
+        if radius:
+            p["Waa"], p["Wax"] = _radius(rng, d["n_a"], radius), p["Wax"] * 0.01
+        da_last = rng.standard_normal((d["n_a"], d["m"]))
+
+        def numerical(ref: ModuleType, x=x, a0=a0, p=p, da_last=da_last) -> Arrays:
+            """norms[t] from centered differences: the last state as a function of a[:, :, t]."""
+            a = ref.rnn_forward(x, a0, p)[0]
+            T_x = x.shape[2]
+            norms = np.zeros(T_x)
+            norms[-1] = np.linalg.norm(da_last)
+            for t in range(T_x - 1):
+                a_t = a[:, :, t].copy()
+                last = lambda a_t=a_t, t=t: ref.rnn_forward(x[:, :, t + 1 :], a_t, p)[0][:, :, -1]
+                norms[t] = np.linalg.norm(numerical_gradients(last, da_last, {"": a_t})[""])
+            return {"": norms}
+
+        def args(ref: ModuleType, x=x, a0=a0, p=p, da_last=da_last) -> tuple:
+            return da_last, ref.rnn_forward(x, a0, p)[2]
+
+        suffix = "" if radius else f", T_x={d['T']}"
+        cases.append(Case(f"{label}{suffix}", args, numerical=numerical))
+    return cases
+
+
 GRAD_KEYS = ("dWax", "dWaa", "dWya", "dba", "dby")
 
 
@@ -85,6 +130,42 @@ def _clip_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         Case("max_value=5", (grads(GRAD_KEYS, 8.0), 5)),
         Case("max_value=1.5 and extra keys dx, da0", (grads(GRAD_KEYS + ("dx", "da0"), 3.0), 1.5)),
         Case("nothing to clip", (grads(GRAD_KEYS, 0.1), 5)),
+    ]
+
+
+def _clip_by_norm_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
+    def grads(keys: tuple[str, ...], scale: float) -> dict[str, np.ndarray]:
+        shapes = {"dWax": (5, 3), "dWaa": (5, 5), "dWya": (2, 5), "dba": (5, 1), "dby": (2, 1)}
+        return {k: rng.standard_normal(shapes.get(k, (4, 2))) * scale for k in keys}
+
+    if not hidden:
+        return [
+            Case("max_norm=10, global norm about 50", (grads(GRAD_KEYS + ("dx",), 6.0), 10)),
+            Case("max_norm=5, global norm below it: unchanged", (grads(GRAD_KEYS, 0.3), 5)),
+        ]
+    return [
+        Case("max_norm=5, every array below 5 but the global norm above", (grads(GRAD_KEYS, 0.6), 5)),
+        Case("max_norm=1.5 and extra keys dx, da0", (grads(GRAD_KEYS + ("dx", "da0"), 3.0), 1.5)),
+        Case("max_norm=50, global norm below it: unchanged", (grads(GRAD_KEYS, 2.0), 50)),
+    ]
+
+
+def _bigram_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
+    def vocab(names: list[str], extra: str = "") -> dict[str, int]:
+        return {ch: i for i, ch in enumerate(sorted(set("".join(names)) | set(extra) | {"\n"}))}
+
+    if not hidden:
+        names = ["neon", "argon", "on", "xenon"]
+        return [
+            Case("4 names", (names, vocab(names))),
+            Case("a vocabulary with letters no name uses", (["ab", "ba", "abba"], vocab([], "abcdz"))),
+        ]
+    letters = "abcdefg"
+    drawn = ["".join(rng.choice(list(letters), size=int(rng.integers(1, 7)))) for _ in range(12)]
+    return [
+        Case("12 random names", (drawn, vocab(drawn, letters))),
+        Case("one-letter names and repeated letters", (["a", "aa", "aaa", "b"], vocab([], "abc"))),
+        Case("no names at all", ([], vocab([], "xyz"))),
     ]
 
 
@@ -137,6 +218,10 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
                 {"max_length": 3},
                 repeat=300,
             ),
+            Case(
+                "temperature 0.5", (params(5, 6), lm_vocab(5), RngSeed(8)), {"temperature": 0.5}, repeat=1500
+            ),
+            Case("temperature 2", (params(5, 6), lm_vocab(5), RngSeed(9)), {"temperature": 2.0}, repeat=1500),
         ]
     v1, v2 = lm_vocab(7), lm_vocab(5)
     rare_newline = params(5, 6)
@@ -152,6 +237,8 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         Case(
             "letters in a cycle", (_cycle_params(4), lm_vocab(5), RngSeed(29)), {"max_length": 4}, repeat=400
         ),
+        Case("temperature 0.7", (params(6, 5), lm_vocab(6), RngSeed(31)), {"temperature": 0.7}, repeat=2000),
+        Case("temperature 1.6", (params(4, 7), lm_vocab(4), RngSeed(37)), {"temperature": 1.6}, repeat=2000),
     ]
 
 
@@ -194,7 +281,7 @@ def _model_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
     def case(label: str, names: list[str], iters: int, n_a: int, lr: float, seed: int) -> Case:
         char_to_ix = {ch: i for i, ch in enumerate(sorted(set("".join(names)) | {"\n"}))}
         ix_to_char = {i: ch for ch, i in char_to_ix.items()}
-        kwargs = dict(num_iterations=iters, n_a=n_a, learning_rate=lr, seed=seed, sample_every=0)
+        kwargs = dict(num_iterations=iters, n_a=n_a, learning_rate=lr, seed=seed)
         return Case(label, (names, ix_to_char, char_to_ix), kwargs)
 
     if not hidden:
@@ -214,13 +301,32 @@ def _model_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
 
 CELL_BWD = {f"{k}": f"gradients['{k}']" for k in ("dxt", "da_prev", "dWax", "dWaa", "dba")}
 SEQ_BWD = {f"{k}": f"gradients['{k}']" for k in ("dx", "da0", "dWax", "dWaa", "dba")}
+CLIPPED = {k: f"gradients['{k}']" for k in GRAD_KEYS + ("dx", "da0")}
 LM_DEPS = ("softmax", "rnn_forward", "one_hot", "lm_forward", "lm_backward", "initialize_parameters")
 
+
+# Partial credit (README, "Points"): the backward functions share their points equally
+# among their five gradients (the default: one part per compared output); sample's by its
+# cases (the default when no output is compared), model's by its cases too (a bug in the
+# loop shows in the losses and the trained parameters alike); clip's and optimize's by
+# these weights. A part is earned when it is right in every hidden case.
+CLIP_PARTS = (
+    Part("the five parameter gradients", GRAD_KEYS, 4),
+    Part("any other key (dx, da0)", ("dx", "da0"), 1),
+)
+OPTIMIZE_PARTS = (
+    Part("loss", ("0",), 2),
+    Part("gradients (clipped)", tuple(f"1/{k}" for k in GRAD_KEYS), 3),
+    Part("a_last", ("2",), 1),
+    Part("parameters after the update", tuple(f"args/3/{k}" for k in ("Wax", "Waa", "Wya", "ba", "by")), 4),
+)
 
 SPECS: list[Spec] = [
     Spec("rnn_cell_backward", "assign_5b", CELL_BWD, _cell_backward_cases),
     Spec("rnn_backward", "assign_5b", SEQ_BWD, _backward_cases, deps=("rnn_cell_backward",)),
-    Spec("clip", "assign_5b", {k: f"gradients['{k}']" for k in GRAD_KEYS + ("dx", "da0")}, _clip_cases),
+    Spec("gradient_flow", "assign_5b", {"": "norms"}, _flow_cases, deps=("rnn_cell_backward",), by_case=True),
+    Spec("clip", "assign_5b", CLIPPED, _clip_cases, parts=CLIP_PARTS),
+    Spec("clip_by_norm", "assign_5b", CLIPPED, _clip_by_norm_cases, parts=CLIP_PARTS),
     Spec("sample", "assign_5b", {}, _sample_cases, deps=("softmax",), kind="distribution"),
     Spec(
         "optimize",
@@ -236,6 +342,7 @@ SPECS: list[Spec] = [
         },
         _optimize_cases,
         deps=LM_DEPS + ("rnn_backward", "rnn_cell_backward", "clip"),
+        parts=OPTIMIZE_PARTS,
     ),
     Spec(
         "model",
@@ -246,5 +353,7 @@ SPECS: list[Spec] = [
         },
         _model_cases,
         deps=LM_DEPS + ("rnn_backward", "rnn_cell_backward", "clip", "sample", "optimize"),
+        by_case=True,
     ),
+    Spec("bigram_log_probs", "assign_5b", {"": "log_probs"}, _bigram_cases, by_case=True),
 ]
