@@ -33,7 +33,14 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.SaveAutoGrades",  # the kernel's claims, then the truth:
     "autograder.instructor.preprocessors.TrustedVerify",  # the trusted verify's scores replace them
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "autograder.instructor.preprocessors.CheckCellMetadata",  # nbgrader's, schema compiled once
+]
+c.Autograde.sanitize_preprocessors = [  # nbgrader's, but for the same CheckCellMetadata
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "autograder.instructor.preprocessors.CheckCellMetadata",
 ]
 # Feedback shows what a student's cells displayed: sanitized, so no script or event
 # handler a student wrote runs in the browser of whoever opens it.

@@ -31,11 +31,13 @@ measures the code before and after a change (``PYTHONPATH=<old worktree>``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import math
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,7 +49,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.instructor import submissions
-from autograder.instructor.course import make_course, nbgrader, submit
+from autograder.instructor.course import make_course, submit
 from autograder.instructor.limits import WORKERS
 from autograder.instructor.mistakes import CATALOG
 from autograder.student.specs import ASSIGNMENTS, specs_for
@@ -57,8 +59,71 @@ from tests.variants import VARIANTS  # noqa: E402
 
 PROJECTED_STUDENTS = 300
 BIG_PRINT = 'print("x" * 20_000_000)  # left over from debugging: 20 MB in one cell\n'
-# the function given an endless loop, per assignment
+# the function given an endless loop, per assignment (any other: its first graded function)
 LOOPING = {"assign_5a": "gru_cell_forward", "assign_5b": "rnn_cell_backward"}
+
+
+def looping(assignment: str) -> str:
+    return LOOPING.get(assignment) or specs_for(assignment)[0].name
+
+
+class CpuMeter:
+    """CPU seconds (user + sys) of a command and every process it starts: wall time is noisy
+    on a shared machine, CPU time much less so. Counted by a cgroup of its own where one can
+    be made (cgroup v1 ``cpuacct`` or v2 ``cpu.stat``): a grading kernel is killed, not
+    waited for, so its CPU never reaches its parent's ``RUSAGE_CHILDREN``; elsewhere by
+    ``RUSAGE_CHILDREN``, which then misses the kernels (said by ``how``)."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        name = f"grade-bench-{os.getpid()}-{time.monotonic_ns()}"
+        own = {}
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/self/cgroup").read_text().splitlines():
+                _, controllers, path = line.split(":", 2)
+                for c in controllers.split(",") if controllers else [""]:
+                    own[c] = path.lstrip("/")
+        root = Path("/sys/fs/cgroup")
+        for base, usage in (
+            (root / "cpuacct" / own.get("cpuacct", ""), "cpuacct.usage"),
+            (root / own.get("", ""), "cpu.stat"),
+        ):
+            if (base / usage).exists() or (usage == "cpuacct.usage" and (base / "cpuacct.stat").exists()):
+                with contextlib.suppress(OSError):
+                    (base / name).mkdir()
+                    self.folder, self.usage = base / name, usage
+                    break
+        self.how = "cgroup" if self.folder else "RUSAGE_CHILDREN (grading kernels not counted)"
+
+    def enter(self) -> None:
+        """In the child, before the command runs: join the meter's cgroup."""
+        if self.folder:
+            (self.folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self) -> float:
+        if not self.folder:
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return usage.ru_utime + usage.ru_stime
+        text = (self.folder / self.usage).read_text()
+        if self.usage == "cpuacct.usage":
+            return int(text) / 1e9
+        return int(text.split("usage_usec")[1].split()[0]) / 1e6
+
+    def close(self) -> None:
+        if self.folder:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()
+
+
+def run_metered(cmd: list[str], **kw) -> tuple[subprocess.CompletedProcess, float]:
+    """``subprocess.run(cmd)`` and the CPU seconds of all it started (``CpuMeter``)."""
+    meter = CpuMeter()
+    try:
+        before = meter.seconds()
+        done = subprocess.run(cmd, preexec_fn=meter.enter, **kw)
+        return done, meter.seconds() - before
+    finally:
+        meter.close()
 
 
 def load() -> str:
@@ -76,11 +141,11 @@ def variant_notebook(assignment: str, slot: int) -> nbformat.NotebookNode:
 
 
 def endless_loop(assignment: str) -> nbformat.NotebookNode:
-    """The completed notebook whose ``LOOPING[assignment]`` never returns (its self-check,
+    """The completed notebook whose ``looping(assignment)`` never returns (its self-check,
     its grade cell and the functions built on it call it; the verify runs it once more)."""
     nb = submissions.completed(assignment)
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == LOOPING[assignment]:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == looping(assignment):
             head, rest = cell.source.split("\n", 1)
             cell.source = f"{head}\n    while True:\n        pass\n{rest}"
     return nb
@@ -129,20 +194,26 @@ def mostly_broken_class(assignment: str, n: int) -> list[tuple[str, nbformat.Not
 
 def grade(
     course: Path, assignment: str, workers: int, *extra: str
-) -> tuple[float, dict[str, dict], list[float]]:
-    """Wall seconds of the whole ``grade`` command, each student's result, and when each
-    student was done (the times their state files were written, sorted)."""
+) -> tuple[float, float, dict[str, dict], list[float]]:
+    """Wall and CPU seconds of the whole ``grade`` command (all its processes), each
+    student's result, and when each student was done (the times their state files were
+    written, sorted)."""
     cmd = [sys.executable, "-m", "autograder", "grade", assignment, "--course", str(course)]
     start = time.perf_counter()
-    subprocess.run([*cmd, "--workers", str(workers), *extra], check=True, stdout=subprocess.DEVNULL)
+    _, cpu = run_metered([*cmd, "--workers", str(workers), *extra], check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     states = sorted((course / "grading" / assignment).glob("*.json"), key=lambda p: p.stat().st_mtime)
-    return wall, {p.stem: json.loads(p.read_text()) for p in states}, [p.stat().st_mtime for p in states]
+    return (
+        wall,
+        cpu,
+        {p.stem: json.loads(p.read_text()) for p in states},
+        [p.stat().st_mtime for p in states],
+    )
 
 
-def plain_nbgrader(course: Path, assignment: str) -> tuple[float, dict[str, float]]:
-    """Wall seconds of plain, serial ``nbgrader autograde`` of the whole class, and each
-    student's seconds (from when their autograded notebook was written: one at a time)."""
+def plain_nbgrader(course: Path, assignment: str) -> tuple[float, float, dict[str, float]]:
+    """Wall and CPU seconds of plain, serial ``nbgrader autograde`` of the whole class, and
+    each student's seconds (from when their autograded notebook was written: one at a time)."""
     try:  # before the hidden cases left the kernel, its kernels read them from this cache
         from autograder.instructor.expected import hidden_vectors_file
     except ImportError:
@@ -150,14 +221,16 @@ def plain_nbgrader(course: Path, assignment: str) -> tuple[float, dict[str, floa
     else:
         hidden_vectors_file(assignment)
     start, began = time.perf_counter(), time.time()
-    run = nbgrader(course, "autograde", assignment, "--force", timeout=7200)
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}  # as course.nbgrader runs it
+    run, cpu = run_metered(cmd, cwd=course, capture_output=True, text=True, env=env, timeout=7200)
     if run.returncode != 0:
         raise SystemExit(f"nbgrader autograde failed:\n{run.stderr[-2000:]}")
     wall = time.perf_counter() - start
     written = (course / "autograded").glob(f"*/{assignment}/*.ipynb")
     done = sorted((p.stat().st_mtime, p.parts[-3]) for p in written)
     ends = [began] + [t for t, _ in done]
-    return wall, {student: ends[i + 1] - ends[i] for i, (_, student) in enumerate(done)}
+    return wall, cpu, {student: ends[i + 1] - ends[i] for i, (_, student) in enumerate(done)}
 
 
 def floor(assignment: str, repeats: int = 3) -> tuple[float, float]:
@@ -220,7 +293,7 @@ def main() -> None:
                 submit(base, student, assignment, nb)
         print(
             f"{args.kind} class, {n} submissions per assignment, `grade --workers {w}` vs plain "
-            f"serial `nbgrader autograde`, {os.cpu_count()} cores"
+            f"serial `nbgrader autograde`, {os.cpu_count()} cores; CPU counted by {CpuMeter().how}"
         )
         for assignment in args.assignment:
             counts = {
@@ -232,9 +305,9 @@ def main() -> None:
             shutil.copytree(base, course)
             print(f"\n{assignment} ({', '.join(f'{v} {k}' for k, v in counts.items())}):")
             print(f"  before plain nbgrader: {load()}")
-            plain, each = plain_nbgrader(plain_course, assignment)
+            plain, plain_cpu, each = plain_nbgrader(plain_course, assignment)
             print(f"  after plain, before grade: {load()}")
-            wall, results, done = grade(course, assignment, w)
+            wall, cpu, results, done = grade(course, assignment, w)
             print(f"  after grade: {load()}")
             # steady state: one submission finished every `step` seconds; the rest is fixed
             step = (done[-1] - done[0]) / (len(done) - 1)
@@ -246,12 +319,25 @@ def main() -> None:
                 k: statistics.median(r["phases"].get(k, 0.0) for r in right) for k in right[0]["phases"]
             }
             statuses = sorted({f"{kinds[assignment][s]}:{r['status']}" for s, r in results.items()})
-            print(f"  plain nbgrader autograde, serial: {plain:7.1f} s = {plain / n:5.2f} s per submission")
-            print(f"  grade --workers {w}:               {wall:7.1f} s = {wall / n:5.2f} s per submission")
+            print(
+                f"  plain nbgrader autograde, serial: {plain:7.1f} s = {plain / n:5.2f} s per submission; "
+                f"CPU {plain_cpu:7.1f} s = {plain_cpu / n:5.2f} s per submission"
+            )
+            print(
+                f"  grade --workers {w}:               {wall:7.1f} s = {wall / n:5.2f} s per submission; "
+                f"CPU {cpu:7.1f} s = {cpu / n:5.2f} s per submission"
+            )
             print(
                 f"  grade is {plain / wall:.2f}x faster than plain nbgrader (and verifies, writes feedback)"
             )
             print(f"  one submission done every {step:.2f} s; fixed costs {fixed:.0f} s")
+            cores = os.cpu_count() or 1
+            print(
+                f"  CPU-bound projection for {PROJECTED_STUDENTS} students on {cores} idle cores "
+                f"({PROJECTED_STUDENTS} x CPU per submission / {cores}): "
+                f"{PROJECTED_STUDENTS * cpu / n / cores / 60:.1f} min (grade), "
+                f"{PROJECTED_STUDENTS * plain_cpu / n / 60:.1f} min (plain, serial: one core)"
+            )
             print(
                 f"  one correct submission, medians over {len(right)} ({w} workers at once): "
                 f"{statistics.median(r['seconds'] for r in right):.2f} s = "

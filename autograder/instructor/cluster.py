@@ -134,7 +134,7 @@ def _prepare(context: Context) -> tuple[Path, object]:
         os.environ["AUTOGRADER_COURSE_ROOT"] = str(root)
         provide_hidden_vectors(a, hidden)
         memory = context.opts.memory_mb * 1024**2
-        kernel = KernelSandbox(student_library(root / "library"), memory)
+        kernel = KernelSandbox(student_library(root / "library"), memory, zygote=True)
         _PREPARED[context.key] = (root, kernel)
     return _PREPARED[context.key]
 

@@ -62,7 +62,7 @@ def kernel_sandbox(folder: Path, opts: Options) -> KernelSandbox | None:
     among them: the trusted verify runs those."""
     if backend() != "bubblewrap":
         return None
-    return KernelSandbox(student_library(folder / "library"), opts.memory_mb * 1024**2)
+    return KernelSandbox(student_library(folder / "library"), opts.memory_mb * 1024**2, zygote=True)
 
 
 def prepare_gradebooks(course: Path, assignment: str, scratch: Path, gradebook: str | None = None) -> Path:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
 
 import bleach
 import jinja2
+import jsonschema
 import nbformat
+import nbgrader.preprocessors
 from bleach.css_sanitizer import CSSSanitizer
 from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
@@ -124,6 +127,46 @@ def _size(value: object) -> int:
     return total
 
 
+class _CompiledSchemas:
+    """``jsonschema.validate`` with each schema checked and compiled once, for nbgrader's
+    cell-metadata validator, which calls ``jsonschema.validate`` for every cell: checking
+    the schema itself again each time was most of its cost (about a tenth of a second of
+    CPU per notebook, twice per autograde). The same checks, the same errors."""
+
+    ValidationError = jsonschema.ValidationError
+
+    def __init__(self) -> None:
+        self._validators: dict[str, object] = {}
+
+    def validate(self, instance, schema) -> None:
+        key = json.dumps(schema, sort_keys=True)
+        validator = self._validators.get(key)
+        if validator is None:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validator = self._validators[key] = cls(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+_SCHEMAS = _CompiledSchemas()
+
+
+class CheckCellMetadata(nbgrader.preprocessors.CheckCellMetadata):
+    """nbgrader's ``CheckCellMetadata`` (sanitizing and at the end of autograde), with the
+    metadata schema compiled once (``_CompiledSchemas``)."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.nbgraderformat import common
+
+        original, common.jsonschema = common.jsonschema, _SCHEMAS
+        try:
+            return super().preprocess(nb, resources)
+        finally:
+            common.jsonschema = original
+
+
 class HideHiddenTests(ClearHiddenTests):
     """Feedback: remove the ``### BEGIN/END HIDDEN TESTS`` regions from the autograded
     notebook before it is rendered; the cells' outputs (the checks' messages) stay."""
@@ -203,6 +246,7 @@ class FeedbackExporter(HTMLExporter):
         langinfo = nb.metadata.get("language_info", {})
         lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
         highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        highlight_code = _Remembered(highlight_code, lexer)
         resources = self._init_resources(resources)
         filter_data_type = WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources
@@ -222,6 +266,44 @@ class FeedbackExporter(HTMLExporter):
         for elem in soup.select(".jp-Notebook div.jp-OutputArea-output"):
             elem.attrs["tabindex"] = "0"
         return str(soup), resources
+
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        """nbconvert's, remembered: most markdown cells (the course's text) are the same in
+        every student's feedback. A cell with attachments is rendered each time."""
+        if context.get("cell", {}).get("attachments"):
+            return super().markdown2html(context, source)
+        path = context.get("resources", {}).get("metadata", {}).get("path", "")
+        key = ("markdown", path, self.embed_images, self.anchor_link_text, self.exclude_anchor_links, source)
+        return _remember(key, lambda: super(FeedbackExporter, self).markdown2html(context, source))
+
+
+# Rendered HTML of code and markdown cells, for every feedback of a worker: the course's own
+# cells render the same for every student. Bounded; the oldest are forgotten first.
+_RENDERED: dict[tuple, str] = {}
+_RENDERED_MAX = 4096
+
+
+def _remember(key: tuple, render) -> str:
+    if key in _RENDERED:
+        return _RENDERED[key]
+    if len(_RENDERED) >= _RENDERED_MAX:
+        del _RENDERED[next(iter(_RENDERED))]
+    _RENDERED[key] = html = render()
+    return html
+
+
+class _Remembered:
+    """A ``highlight_code`` filter (nbconvert's ``Highlight2HTML``) whose results are kept
+    (``_remember``), keyed by everything they depend on."""
+
+    def __init__(self, highlight, lexer) -> None:
+        self.highlight, self.lexer = highlight, lexer
+
+    def __call__(self, source, language=None, metadata=None):
+        meta = json.dumps(metadata, sort_keys=True, default=str)
+        key = ("code", id(type(self.highlight)), self.lexer, language, meta, source)
+        return _remember(key, lambda: self.highlight(source, language, metadata))
 
 
 # An <img> tag none of whose attributes is alt (attribute by attribute, so "alt=" inside

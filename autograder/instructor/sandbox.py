@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -435,6 +436,7 @@ class KernelSandbox:
         disk_bytes: int = 256 * 1024**2,
         max_processes: int = 128,
         quiet: bool = True,
+        zygote: bool = False,
     ) -> None:
         self.library = library
         self.memory_bytes, self.disk_bytes, self.max_processes = memory_bytes, disk_bytes, max_processes
@@ -442,12 +444,14 @@ class KernelSandbox:
         # bytes there (os.write(1, ...)), which would otherwise reach the grader's terminal or
         # a cluster worker's log; what a cell prints travels as messages, bounded, instead
         self.quiet = quiet
+        # fork each kernel from a zygote (``KernelZygote``) instead of starting a new Python
+        self.zygote = zygote
 
-    def command(self, connection_file: str, argv_tail: list[str]) -> list[str]:
-        """bwrap + python starting ipykernel: writable only two size-limited tmpfs (the
-        home folder and the kernel's sockets), the student side of the package read-only.
-        No hidden case: code in this kernel can read anything the kernel holds."""
-        home = "/home/student"
+    HOME = "/home/student"
+
+    def env(self) -> dict[str, str]:
+        """The kernel's whole environment."""
+        home = self.HOME
         env = {
             **sandbox_env(home),
             "IPYTHONDIR": f"{home}/.ipython",
@@ -457,13 +461,23 @@ class KernelSandbox:
         # nbgrader says it is grading (notebooks then train briefly): the one variable passed on
         if "NBGRADER_EXECUTION" in os.environ:
             env["NBGRADER_EXECUTION"] = os.environ["NBGRADER_EXECUTION"]
+        return env
+
+    def _paths(self) -> list[str]:
+        return [str(self.library), *sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})]
+
+    def command(self, connection_file: str, argv_tail: list[str]) -> list[str]:
+        """bwrap + python starting ipykernel: writable only two size-limited tmpfs (the
+        home folder and the kernel's sockets), the student side of the package read-only.
+        No hidden case: code in this kernel can read anything the kernel holds."""
+        home, env = self.HOME, self.env()
         args = _bwrap_base(new_session=False, tmp_bytes=self.disk_bytes)
         args += ["--ro-bind", str(self.library), str(self.library)]
         args += ["--tmpfs", "/run", "--ro-bind", connection_file, "/run/connection.json"]
         args += ["--size", str(1024**2), "--tmpfs", "/run/kernel"]
         args += ["--size", str(self.disk_bytes), "--tmpfs", home, "--chdir", home, "--clearenv"]
         args += [a for k, v in env.items() for a in ("--setenv", k, v)]
-        paths = [str(self.library), *sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})]
+        paths = self._paths()
         code = (
             "import resource, sys; "
             f"sys.path[:0] = {paths!r}; "
@@ -473,6 +487,195 @@ class KernelSandbox:
             "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
         )
         return [*args, sys.executable, "-I", "-S", "-c", code, "-f", "/run/connection.json", *argv_tail]
+
+    def zygote_command(self) -> list[str]:
+        """bwrap + the zygote (``kernel_zygote``), in a sandbox like ``command``'s: the same
+        binds, the same environment (less the per-kernel ``NBGRADER_EXECUTION``); each
+        kernel it forks then walls itself off in namespaces of its own."""
+        home, env = self.HOME, self.env()
+        env.pop("NBGRADER_EXECUTION", None)
+        args = _bwrap_base(new_session=True, tmp_bytes=1024**2)
+        # not under /tmp (where the library is made), on which each kernel mounts a fresh tmpfs
+        library = ZYGOTE_LIBRARY
+        if _proc_fully_visible():
+            # bubblewrap's /proc has parts covered read-only, under which no kernel could
+            # mount a /proc of its own; this machine's is whole. Only the zygote sees it:
+            # each kernel mounts its own over it, locked, before any student code runs.
+            at = args.index("--proc")
+            args[at : at + 2] = ["--bind", "/proc", "/proc"]
+        args += ["--ro-bind", str(self.library), library]
+        args += ["--size", str(1024**2), "--tmpfs", "/run", "--dir", "/run/kernel"]
+        args += ["--size", str(1024**2), "--tmpfs", home, "--dir", "/dev/shm", "--chdir", home, "--clearenv"]
+        args += [a for k, v in env.items() for a in ("--setenv", k, v)]
+        config = {
+            "home": home,
+            "disk_bytes": self.disk_bytes,
+            "memory_bytes": self.memory_bytes,
+            "preload": ZYGOTE_PRELOAD,
+        }
+        source = Path(__file__).with_name("kernel_zygote.py").read_text(encoding="utf-8")
+        paths = [library, *self._paths()[1:]]
+        code = f"import sys\nsys.path[:0] = {paths!r}\n{source}\nmain({config!r})\n"
+        return [*args, sys.executable, "-I", "-S", "-c", code]
+
+
+def _proc_fully_visible() -> bool:
+    """Whether this machine's /proc has nothing mounted on parts of it."""
+    with contextlib.suppress(OSError):
+        points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+        return "/proc" in points and not any(p.startswith("/proc/") for p in points)
+    return False
+
+
+# Where a zygote's kernels find the student side of the package and the course data
+ZYGOTE_LIBRARY = "/opt/autograder-library"
+
+
+# What a zygote imports once for all its kernels: what every grading kernel imports (not
+# ``autograder.student.checks``, which sets itself up in the kernel that imports it).
+ZYGOTE_PRELOAD = [
+    "numpy",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "autograder.student.judge",
+    "autograder.student.runner",
+    "autograder.student.specs",
+    "autograder.student.paths",
+]
+
+
+class ForkedKernel:
+    """A kernel forked by a zygote, as jupyter_client's provisioner sees a ``Popen``: its
+    ``pid`` is the first process of the kernel's own PID namespace, so killing it ends every
+    process the kernel started. Not this process's child: watched through a pidfd."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._fd = os.pidfd_open(pid)
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            import select
+
+            if select.select([self._fd], [], [], 0)[0]:
+                self.returncode = -9
+                os.close(self._fd)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import select
+
+        if self.returncode is None:
+            if not select.select([self._fd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired("kernel", timeout or 0)
+            self.poll()
+        return self.returncode  # type: ignore[return-value]
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._fd, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGKILL)  # an init process ignores SIGTERM
+
+
+class KernelZygote:
+    """A worker's zygote (``kernel_zygote``): forks a fresh, walled-off kernel per request.
+    Started on first use in each process; started again if it died (a watchdog kills a
+    worker's children)."""
+
+    def __init__(self, box: KernelSandbox) -> None:
+        self.process = subprocess.Popen(
+            box.zygote_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (box.memory_bytes,) * 2),
+        )
+        if self._read() != {"ready": True}:
+            self.process.kill()
+            raise RuntimeError(f"{SANDBOX_DID_NOT_START} (the kernel zygote)")
+        # bwrap's first child is the init of the sandbox's PID namespace; the zygote is its child
+        self.host_pid = _first_child_of(_first_child(self.process))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _read(self) -> dict:
+        line = self.process.stdout.readline()
+        try:
+            return json.loads(line)
+        except ValueError:
+            return {}
+
+    def _send(self, message: object) -> None:
+        self.process.stdin.write((json.dumps(message) + "\n").encode())
+        self.process.stdin.flush()
+
+    def fork(
+        self, connection: str, argv_tail: list[str], env: dict[str, str], group
+    ) -> tuple[ForkedKernel, int]:
+        """A new kernel for ``connection`` (the connection file's text), in cgroup ``group``
+        (or none) before it runs anything; returns it and the pid whose ``/proc/PID/root``
+        shows its file system."""
+        self._send({"connection": connection, "argv": argv_tail, "env": env})
+        inner = self._read().get("pid")
+        child = _host_pid(self.host_pid, inner) if inner else None
+        if child and group:
+            group.add(child)
+        self._send("go" if child else "stop")
+        if self._read() != {"ok": True} or not child:
+            raise RuntimeError(f"{SANDBOX_DID_NOT_START} (the kernel zygote did not fork)")
+        init = _first_child_of(child)
+        return ForkedKernel(init), child
+
+
+def _host_pid(parent: int, inner: int) -> int | None:
+    """The pid, here, of ``parent``'s child whose pid in its own namespace is ``inner``."""
+    with contextlib.suppress(OSError):
+        for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("NSpid:") and line.split()[-1] == str(inner):
+                        return int(pid)
+    return None
+
+
+def _first_child_of(pid: int, timeout: float = 30.0) -> int:
+    """The first child of ``pid`` (not this process's child), waited for."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    while time.monotonic() < deadline:
+        try:
+            found = children.read_text().split()
+        except OSError:
+            break  # it is gone: it could not wall itself off
+        if found:
+            return int(found[0])
+        time.sleep(0.002)
+    raise RuntimeError(f"{SANDBOX_DID_NOT_START} (a forked kernel did not start)")
+
+
+_ZYGOTES: dict[tuple[int, int], KernelZygote] = {}
+_ZYGOTE_FAILED: list[bool] = []  # a zygote could not fork a kernel here: none is tried again
+
+
+def zygote_for(box: KernelSandbox) -> KernelZygote:
+    """This process's zygote for ``box`` (a forked worker starts its own)."""
+    key = (os.getpid(), id(box))
+    if key not in _ZYGOTES or not _ZYGOTES[key].alive():
+        _ZYGOTES[key] = KernelZygote(box)
+    return _ZYGOTES[key]
 
 
 # The grader's end of a kernel's sockets, whatever the kernel sends (student code can write
@@ -564,6 +767,16 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox | None):
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
             box = sandbox or course_sandbox()
+            if box.zygote and not _ZYGOTE_FAILED:
+                try:
+                    return self._fork_kernel(box)
+                except (OSError, RuntimeError, ValueError) as exc:
+                    # e.g. no nested user namespaces here: a new sandboxed Python per kernel
+                    _ZYGOTE_FAILED.append(True)
+                    print(f"kernel zygote not used: {exc}", file=sys.stderr)
+                    group = getattr(self, "_group", None)
+                    if group:
+                        group.close()
             if box.quiet:
                 kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -574,6 +787,17 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox | None):
             self._group = cgroups.group(box.max_processes, box.memory_bytes)
             if self._group:
                 self._group.add(pid)
+
+        def _fork_kernel(self, box: KernelSandbox) -> None:
+            """The kernel forked by this process's zygote, in the submission's cgroup."""
+            self._group = cgroups.group(box.max_processes, box.memory_bytes)
+            connection = Path(self.connection_file).read_text(encoding="utf-8")
+            kernel, root = zygote_for(box).fork(connection, [], box.env(), self._group)
+            provisioner = self.provisioner
+            provisioner.process, provisioner.pid, provisioner.pgid = kernel, kernel.pid, None
+            provisioner.cwd = Path.cwd()
+            self._reconcile_connection_info(provisioner.connection_info)
+            self.ip = f"/proc/{root}/root/run/kernel/ipc"
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)

@@ -127,6 +127,21 @@ def verdict(spec: Spec, plan: dict, run: Run, expected: Arrays) -> Outcome:
     return outcome
 
 
+# While nbgrader grades, the last public check of each function in this kernel: a grade
+# cell repeats the check of the self-check cell just above it, and the same function object
+# on the same public cases gets the same verdict. That verdict is only the kernel's claim;
+# the trusted verify, outside the kernel, decides the score.
+_CHECKED: dict[str, tuple[Callable[..., Any], Outcome]] = {}
+
+
+def _repeat(name: str, fn: Callable[..., Any]) -> Outcome | None:
+    """The verdict this kernel already gave ``fn`` (the same object) under the grader."""
+    if os.environ.get("NBGRADER_EXECUTION") != "autograde":
+        return None
+    done = _CHECKED.get(name)
+    return done[1] if done is not None and done[0] is fn else None
+
+
 HIDDEN_NOTE = (
     "Hidden tests: not run in this notebook. When your notebook is graded, the grader runs "
     "them on other inputs in a sandbox of its own; its verdict is your score."
@@ -149,7 +164,9 @@ def check(
     if hidden:
         print(HIDDEN_NOTE)
         return None
-    outcome = evaluate(name, fn)
+    outcome = _repeat(name, fn) or evaluate(name, fn)
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        _CHECKED[name] = (fn, outcome)
     earned = score(points, outcome.parts, outcome.passed) if points is not None else None
     # nbgrader's Validate shows a failing cell's error, but of a partial score only that it
     # is partial: there, a function partly right fails with its message, as before

@@ -1,0 +1,137 @@
+"""Kernels forked from a zygote (``sandbox.KernelZygote``) are walled off from it and from
+each other: ``grade`` starts each submission's kernel that way, so nothing one student's
+kernel does may be there for the next student's.
+
+Two kernels of one zygote run, one after the other, the same probe: it writes a mark
+everywhere it can, tries to undo the mounts that hide the zygote's file system, lists the
+processes it sees, reads its file descriptors, and reports whether it found the earlier
+kernel's marks. The second kernel must find none, write only to its own tmpfs, see only
+its own processes, and be in the submission's cgroup where cgroups are available.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.instructor import cgroups
+from autograder.instructor.sandbox import (
+    _ZYGOTE_FAILED,
+    _ZYGOTES,
+    KernelSandbox,
+    backend,
+    sandboxed_kernel_manager,
+    student_library,
+)
+
+pytestmark = [
+    pytest.mark.xdist_group("sandbox"),
+    pytest.mark.skipif(backend() != "bubblewrap", reason="needs bubblewrap (apt-get install bubblewrap)"),
+]
+
+PLACES = ["/", "/dev", "/dev/shm", "/etc", "/home", "/home/student", "/tmp", "/run", "/run/kernel", "/usr"]
+
+PROBE = f"""
+import ctypes, json, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+report = {{"found": [], "wrote": [], "unmounted": [], "remounted": []}}
+for place in {PLACES!r}:
+    mark = place.rstrip("/") + "/zygote-probe-mark"
+    if os.path.exists(mark):
+        report["found"].append(place)
+    try:
+        with open(mark, "w") as f:
+            f.write("left by an earlier kernel")
+        report["wrote"].append(place)
+    except OSError:
+        pass
+for place in ["/tmp", "/home/student", "/dev/shm", "/run", "/proc", "/"]:
+    if libc.umount2(place.encode(), 2) == 0:  # MNT_DETACH
+        report["unmounted"].append(place)
+    if libc.mount(None, place.encode(), None, 32 | 4096, None) == 0:  # MS_REMOUNT | MS_BIND, writable
+        report["remounted"].append(place)
+report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+report["fds"] = sorted({{os.readlink(f"/proc/self/fd/{{fd}}").split(":")[0]
+                        for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{{fd}}")}})
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2)
+    report["network"] = True
+except OSError:
+    report["network"] = False
+try:
+    from autograder.student.checks import check  # what every notebook imports
+    report["check_library"] = True
+except ImportError:
+    report["check_library"] = False
+print("REPORT" + json.dumps(report))
+"""
+
+
+def _run(box: KernelSandbox) -> dict:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
+    NotebookClient(nb, timeout=60, kernel_manager_class=sandboxed_kernel_manager(box)).execute()
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    return json.loads(text.split("REPORT", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> list[dict]:
+    box = KernelSandbox(
+        student_library(tmp_path_factory.mktemp("zygote") / "library"), 2 * 1024**3, zygote=True
+    )
+    first, second = _run(box), _run(box)
+    assert not _ZYGOTE_FAILED, "the zygote could not fork a kernel here (no nested user namespaces?)"
+    assert [z for z in _ZYGOTES.values() if z.alive()], "the kernels were not forked by a zygote"
+    return [first, second]
+
+
+def test_a_kernel_finds_nothing_of_the_one_before(reports) -> None:
+    first, second = reports
+    assert first["wrote"], "the probe wrote nowhere: it proves nothing"
+    assert second["found"] == []
+
+
+def test_a_kernel_imports_the_check_library(reports) -> None:
+    assert all(report["check_library"] for report in reports)
+
+
+def test_a_kernel_writes_only_to_its_own_tmpfs(reports) -> None:
+    for report in reports:
+        assert set(report["wrote"]) <= {"/tmp", "/home/student", "/dev/shm", "/run", "/run/kernel"}
+
+
+def test_a_kernel_cannot_undo_its_mounts(reports) -> None:
+    for report in reports:
+        assert report["unmounted"] == [] and report["remounted"] == []
+
+
+def test_a_kernel_sees_only_its_own_processes_and_files(reports) -> None:
+    for report in reports:
+        assert report["pids"][:2] == [1, 2]  # its namespace's init, then the kernel
+        assert report["network"] is False
+        # its sockets, pipes, epoll, /dev/null and its own files: none of the zygote's left open
+        own = ("/dev/null", "/home/student/", "/tmp/", "/run/")
+        assert all(not fd.startswith("/") or fd.startswith(own) for fd in report["fds"]), report["fds"]
+
+
+def test_kernels_of_a_zygote_are_in_a_cgroup_of_their_own(tmp_path: Path) -> None:
+    """Seen from outside: the forked kernel's processes are in the submission's cgroup."""
+    if not cgroups.available():
+        pytest.skip("no cgroup can be made here")
+    box = KernelSandbox(student_library(tmp_path / "library"), 2 * 1024**3, zygote=True)
+    code = "import os; print('MYPID', os.getpid())"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    seen: list[str] = []
+    manager = sandboxed_kernel_manager(box)
+
+    class Watching(manager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            seen.append(Path(f"/proc/{self.provisioner.pid}/cgroup").read_text())
+
+    NotebookClient(nb, timeout=60, kernel_manager_class=Watching).execute()
+    assert seen and "autograder-" in seen[0]
