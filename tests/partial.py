@@ -8,8 +8,12 @@ told are wrong, through two separate paths of the judge.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 
+from autograder.instructor.reference import mutant
+from autograder.instructor.verify import CellResult, grade_cells, hidden_outcome
 from autograder.student.judge import Outcome
 from autograder.student.specs import Spec
 
@@ -63,3 +67,15 @@ def read_parts(text: str) -> dict[str, tuple[float, float]]:
 def read_shares(text: str) -> dict[str, float]:
     """``"a: 5, yt_pred: 5"`` (README's Points table) -> {part: share}, as numbers."""
     return {m["name"]: float(m["share"]) for m in _SHARE.finditer(text)}
+
+
+def trusted_score(assignment: str, function: str, edits: tuple[tuple[str, str], ...]) -> float:
+    """What the trusted verify gives ``function`` with ``edits`` of the reference (partial
+    credit included), judged in this process: a student handing in that mistake must get
+    exactly this, and it must be less than the function's points."""
+    fn = getattr(mutant(assignment, function, edits), function)
+    grade_id, points = grade_cells(assignment)[function]
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = CellResult(function, grade_id, points, hidden_outcome(function, fn))
+    assert result.score < points, f"{function} with {edits} keeps all its points"
+    return result.score

@@ -14,8 +14,6 @@ reaches the scheduler or a worker; a plain ``tcp://`` cluster is graded only wit
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import operator
 import os
 import shutil
@@ -31,14 +29,14 @@ import pytest
 from conftest import fresh_database
 from distributed import Client
 from nbgrader.api import Gradebook
+from partial import trusted_score
 
 from autograder.instructor import submissions
 from autograder.instructor.certs import client_security
 from autograder.instructor.course import db_url, submit
 from autograder.instructor.grade import load_result
 from autograder.instructor.mistakes import CATALOG
-from autograder.instructor.reference import mutant
-from autograder.instructor.verify import CellResult, grade_cells, hidden_outcome
+from autograder.instructor.verify import grade_cells
 
 pytestmark = pytest.mark.xdist_group("cluster")
 A = "assign_5a"
@@ -420,18 +418,6 @@ def test_a_plain_tcp_cluster_grades_only_with_insecure_and_says_so(local, blank,
 A5C = "assign_5c"
 
 
-def trusted_score(function: str, edits: tuple[tuple[str, str], ...]) -> float:
-    """What the trusted verify gives ``function`` with ``edits`` (partial credit included),
-    judged in this process: each catalogued mistake must lose points, and keep exactly its
-    share of what is right."""
-    fn = getattr(mutant(A5C, function, edits), function)
-    grade_id, points = grade_cells(A5C)[function]
-    with contextlib.redirect_stdout(io.StringIO()):
-        result = CellResult(function, grade_id, points, hidden_outcome(function, fn))
-    assert result.score < points
-    return result.score
-
-
 def the_5c_class() -> dict[str, tuple[object, dict[str, float]]]:
     """assign_5c's students: the notebook each hands in, and each function's score it must get."""
     from variants import VARIANTS  # the correct float32 versions of both functions
@@ -449,11 +435,11 @@ def the_5c_class() -> dict[str, tuple[object, dict[str, float]]]:
         "float32": (float32, points),
         "torch_reset": (
             submissions.with_mistake(A5C, "gru_cell_backward", torch),
-            points | {"gru_cell_backward": trusted_score("gru_cell_backward", torch.edits)},
+            points | {"gru_cell_backward": trusted_score(A5C, "gru_cell_backward", torch.edits)},
         ),
         "no_recurrence": (
             submissions.with_mistake(A5C, "gru_backward", CATALOG["gru_backward"][0]),
-            points | {"gru_backward": trusted_score("gru_backward", CATALOG["gru_backward"][0].edits)},
+            points | {"gru_backward": trusted_score(A5C, "gru_backward", CATALOG["gru_backward"][0].edits)},
         ),
         "os_exit": (submissions.add_cell(full, "import os\nos._exit(3)\n", after="gru_backward"), points),
     }

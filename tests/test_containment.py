@@ -22,10 +22,12 @@ from pathlib import Path
 import pytest
 from adversarial import MARKER, GradedClass, pth_files, running_with, tree_hashes
 from nbgrader.api import Gradebook
+from partial import trusted_score
 from solution_text import readable_text, solution_lines
 
 from autograder.instructor import cgroups
 from autograder.instructor.course import db_url
+from autograder.instructor.mistakes import CATALOG
 from autograder.instructor.preprocessors import clean_feedback_html
 from autograder.instructor.verify import grade_cells
 from autograder.student.paths import course_root, solution_notebook
@@ -49,8 +51,9 @@ def test_honest_victim_and_attackers_get_exact_scores(attacked) -> None:
         for student in ("honest", "victim", "buggy", *attacks):
             got = {fn: gb.find_grade(gid, A, A, student).score for fn, (gid, _) in grade_cells(A).items()}
             want = POINTS if student in ("honest", "victim") else dict.fromkeys(POINTS, 0.0)
-            if student == "buggy":
-                want = {**POINTS, "gru_cell_forward": 0.0}
+            if student == "buggy":  # the catalogue's first gru_cell_forward mistake, partly right
+                swapped = CATALOG["gru_cell_forward"][0].edits
+                want = {**POINTS, "gru_cell_forward": trusted_score(A, "gru_cell_forward", swapped)}
             assert got == want, (student, got)
 
 
