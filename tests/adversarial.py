@@ -455,13 +455,17 @@ class GradedClass:
     received: list[bytes]  # what reached the loopback listener
     hand_ins: dict[str, tuple[dict[str, float], str, str]]  # see hand_ins()
     peak_rss: int  # the largest resident size of a grader process during the run (bytes)
+    leftovers: list[str]  # what the run left in its temporary folder (TMPDIR)
 
 
-def grade_command(course: Path, *extra: str, peak: list[int] | None = None) -> subprocess.CompletedProcess:
+def grade_command(
+    course: Path, *extra: str, peak: list[int] | None = None, tmpdir: Path | None = None
+) -> subprocess.CompletedProcess:
     """``grade`` on the course, with a secret in its environment; with ``peak``, the largest
-    resident size (bytes) any grader process reached is appended to it."""
+    resident size (bytes) any grader process reached is appended to it; with ``tmpdir``, the
+    run's temporary files go there (TMPDIR)."""
     cmd = [sys.executable, "-m", "autograder", "grade", A, "--course", str(course), *LIMITS, *extra]
-    env = {**os.environ, "GRADER_API_TOKEN": SECRET}
+    env = {**os.environ, "GRADER_API_TOKEN": SECRET, **({"TMPDIR": str(tmpdir)} if tmpdir else {})}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as run:
         sampler = threading.Thread(target=_sample_rss, args=(run, peak if peak is not None else []))
         sampler.start()
@@ -546,12 +550,25 @@ def grade_adversarial_class(root: Path, new_course: Callable[[Path], Path] = mak
     config = (course / "nbgrader_config.py").read_bytes()
     pth = pth_files()
     peak: list[int] = []
+    tmp = root / "grader-tmp"
+    tmp.mkdir()
     try:
-        run = grade_command(course, peak=peak)
+        run = grade_command(course, peak=peak, tmpdir=tmp)
     finally:
         stop.set()
     students = [*CLASS, "honest", "victim", "buggy", *attack_cells, *linked]
     after_grading = tree_hashes(*watched)
     return GradedClass(
-        course, run, students, attack_cells, before, after_grading, config, pth, received, linked, peak[0]
+        course,
+        run,
+        students,
+        attack_cells,
+        before,
+        after_grading,
+        config,
+        pth,
+        received,
+        linked,
+        peak[0],
+        sorted(p.name for p in tmp.iterdir()),
     )

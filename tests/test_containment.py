@@ -65,6 +65,12 @@ def test_course_package_and_python_are_unchanged(attacked) -> None:
     assert not list(course.rglob("big*.bin")) and not Path("/tmp/planted").exists()
 
 
+def test_grading_leaves_no_temporary_files(graded_class: GradedClass) -> None:
+    # the verify's job folders, the kernels' libraries: made by the grader and its forked
+    # workers, removed by whichever process made them when it ends
+    assert graded_class.leftovers == []
+
+
 def test_no_attacker_process_survives(attacked) -> None:
     course, *_ = attacked
     assert not running_with(MARKER)

@@ -22,7 +22,12 @@ def make_course(root: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> Path:
     shutil.copy(course_root() / "nbgrader_config.py", root / "nbgrader_config.py")
     shutil.copytree(course_root() / "solutions", root / "solutions", dirs_exist_ok=True)
     for assignment in assignments:
-        nbgrader(root, "generate_assignment", assignment, "--force")
+        done = nbgrader(root, "generate_assignment", assignment, "--force")
+        if done.returncode:
+            raise RuntimeError(
+                f"nbgrader generate_assignment {assignment} failed in {root} (is this package "
+                f"installed where nbgrader's Python finds it? `pip install -e .`):\n{done.stderr[-2000:]}"
+            )
     return root
 
 

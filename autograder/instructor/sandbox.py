@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import io
 import json
+import multiprocessing.util
 import os
 import resource
 import shutil
@@ -246,7 +247,9 @@ def _job_folder(tasks: list[Task]) -> Path:
     key = id(tasks)
     if key not in _JOBS or _JOBS[key][0] is not tasks:
         folder = Path(tempfile.mkdtemp(prefix="autograder-job-"))
-        atexit.register(shutil.rmtree, folder, True)
+        # Removed when this process ends, a forked pool worker too (which never runs
+        # atexit): a Finalize runs only in the process that made it.
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=0)
         shutil.copy(runner.__file__, folder / "runner.py")
         functions = []
         for i, task in enumerate(tasks):

@@ -22,6 +22,11 @@ from autograder.student.gradcheck import eval_numerical_gradient_array
 Arrays = dict[str, np.ndarray]
 
 
+# sample is judged on the first characters of each draw (overall and after each prefix):
+# the expected tables hold the prefixes of up to two characters.
+JUDGED_CHARACTERS = 3
+
+
 @dataclass
 class Case:
     """One call of the graded function."""

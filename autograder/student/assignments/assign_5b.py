@@ -13,6 +13,7 @@ from types import ModuleType
 import numpy as np
 
 from autograder.student.cases import (
+    JUDGED_CHARACTERS,
     Arrays,
     Case,
     Part,
@@ -204,6 +205,11 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         p["by"][-1] += 0.5  # names of about four characters: enough steps, quick to draw
         return p
 
+    def hot(temperature: float) -> dict:
+        # The judge reads the first characters of each draw; a high temperature flattens the
+        # newline away (names of 15 to 30 characters), so these draws stop there.
+        return {"temperature": temperature, "max_length": JUDGED_CHARACTERS}
+
     if not hidden:
         short = params(4, 5)
         short["by"][-1] -= 4.0
@@ -221,16 +227,21 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
                 {"max_length": 3},
                 repeat=300,
             ),
-            Case(
-                "temperature 1/2", (params(5, 6), lm_vocab(5), RngSeed(8)), {"temperature": 0.5}, repeat=1500
-            ),
-            Case("temperature 2", (params(5, 6), lm_vocab(5), RngSeed(9)), {"temperature": 2.0}, repeat=1500),
+            Case("temperature 1/2", (params(5, 6), lm_vocab(5), RngSeed(8)), hot(0.5), repeat=1500),
+            Case("temperature 2", (params(5, 6), lm_vocab(5), RngSeed(9)), hot(2.0), repeat=1500),
         ]
     v1, v2 = lm_vocab(7), lm_vocab(5)
     rare_newline = params(5, 6)
     rare_newline["by"][-1] -= 4.0
     return [
-        Case("vocabulary of 7, 2000 draws", (params(7, 9), v1, RngSeed(17)), repeat=2000),
+        # max_length bounds the cost of a draw under every salt (names average 4 to 45
+        # characters across salts when only the newline stops them)
+        Case(
+            "vocabulary of 7, 2000 draws",
+            (params(7, 9), v1, RngSeed(17)),
+            {"max_length": 2 * JUDGED_CHARACTERS},
+            repeat=2000,
+        ),
         Case(
             "max_length=4 with a rare newline",
             (rare_newline, v2, RngSeed(23)),
@@ -240,8 +251,8 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         Case(
             "letters in a cycle", (_cycle_params(4), lm_vocab(5), RngSeed(29)), {"max_length": 4}, repeat=400
         ),
-        Case("temperature 0.7", (params(6, 5), lm_vocab(6), RngSeed(31)), {"temperature": 0.7}, repeat=2000),
-        Case("temperature 1.6", (params(4, 7), lm_vocab(4), RngSeed(37)), {"temperature": 1.6}, repeat=2000),
+        Case("temperature 0.7", (params(6, 5), lm_vocab(6), RngSeed(31)), hot(0.7), repeat=2000),
+        Case("temperature 1.6", (params(4, 7), lm_vocab(4), RngSeed(37)), hot(1.6), repeat=2000),
     ]
 
 
