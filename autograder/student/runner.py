@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import sys
 import traceback
 import warnings
@@ -106,7 +107,7 @@ def unpack(data: Any, prefix: str = "") -> dict[str, np.ndarray]:
     flat = {dtype: data[f"{prefix}{PACKED}/{dtype}"] for dtype in {v[0] for v in index.values()}}
     out = {}
     for key, (dtype, shape, offset) in index.items():
-        size = int(np.prod(shape, dtype=np.int64))
+        size = math.prod(shape)  # thousands of small arrays: np.prod costs 5 us each
         out[key] = flat[dtype][offset : offset + size].reshape(shape)
     return out
 
