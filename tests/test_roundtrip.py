@@ -1,8 +1,9 @@
 """The nbgrader round trip on a throwaway course: generate, submit, autograde, feedback, export.
 
 One class per assignment hands in the completed reference (full marks), the
-untouched release (zero), one submission per graded function with that
-function's first catalogued mistake (loses exactly that grade cell), and, for
+untouched release (zero), one submission per graded helper (a graded function
+another one calls) with that helper's first catalogued mistake (loses exactly
+that grade cell; its callers keep theirs), and, for
 each k below the longest catalogue's length, one submission with mistake number k
 of every function that has one (each grade cell tests its own function with the
 course's helpers injected, so every buggy function scores zero and every other one
@@ -84,7 +85,10 @@ def mistake_score(function: str, k: int) -> float:
 def roster(assignment: str) -> list[Student]:
     functions = list(grade_cells(assignment))
     students = [Student("reference"), Student("release", blank=True)]
-    students += [Student(f"bug_{f}", mistakes={f: 0}) for f in functions if CATALOG.get(f)]
+    # one mistake alone in each graded helper that another graded function calls: its callers
+    # keep their points (the combined students below cover every other mistake)
+    helpers = {d for f in functions for d in SPECS[f].deps if d in functions}
+    students += [Student(f"bug_{f}", mistakes={f: 0}) for f in functions if f in helpers and CATALOG.get(f)]
     for k in COMBINED:
         buggy = {f: k for f in functions if len(CATALOG.get(f, [])) > k}
         if buggy:
