@@ -1,13 +1,14 @@
 """CPU of one correct submission, by phase: what ``grade``'s step is made of on a busy machine.
 
-Grades K copies of the completed notebook of an assignment one after the other in this
+Grades K copies of the completed notebook of an assignment (or, with ``--kind``, of one
+of the benchmark class's hostile notebooks) one after the other in this
 process, as a ``grade`` worker does (``grade_one``: autograde in the sandbox, trusted
 verify, feedback), after one warm-up, and prints the mean CPU seconds (user + sys) per
 submission of everything involved (this process, the kernels, the verify's sandboxes, the
 zygote: counted by a cgroup, see ``grade_speed.CpuMeter``) and of this process alone, by
 phase. On a shared machine wall time says little; CPU time much more:
 
-    python benchmarks/cpu_per_submission.py assign_5b [--submissions 5]
+    python benchmarks/cpu_per_submission.py assign_5b [--submissions 5] [--kind endless-loop]
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from autograder.instructor.verify import hidden_tasks
 from autograder.student.specs import ASSIGNMENTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grade_speed import CpuMeter  # noqa: E402
+from grade_speed import CpuMeter, big_print, endless_loop  # noqa: E402
+
+KINDS = {"correct": submissions.completed, "endless-loop": endless_loop, "big-print": big_print}
 
 
 def own_cpu() -> float:
@@ -44,6 +47,7 @@ def main() -> None:
     )
     parser.add_argument("assignment", choices=ASSIGNMENTS)
     parser.add_argument("--submissions", type=int, default=5)
+    parser.add_argument("--kind", choices=KINDS, default="correct", help="what each hands in")
     args = parser.parse_args()
     a, k = args.assignment, args.submissions
     meter = CpuMeter()
@@ -70,8 +74,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cpu-per-submission-") as tmp:
         root = Path(tmp)
         course = make_course(root / "course", (a,))
-        for i in range(k + 1):
-            submit(course, f"s{i}", a, submissions.completed(a))
+        submit(course, "s0", a, submissions.completed(a))
+        for i in range(1, k + 1):
+            submit(course, f"s{i}", a, KINDS[args.kind](a))
         opts = Options()
         hidden_tasks(a)
         template = prepare_gradebooks(course, a, root / "template")
@@ -86,8 +91,9 @@ def main() -> None:
             result = grade_submission.grade_one(course, a, f"s{i}", template, opts, kernel, limits)
         c1, s1, t1 = meter.seconds(), own_cpu(), time.perf_counter()
     meter.close()
+    loads = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"{a}, {k} correct submissions ({meter.how}; load {', '.join(f'{x:.1f}' for x in os.getloadavg())}): "
+        f"{a}, {k} {args.kind} submissions ({meter.how}; load {loads}): "
         f"per submission wall {(t1 - t0) / k:.2f} s, CPU {(c1 - c0) / k:.2f} s of which the worker "
         f"{(s1 - s0) / k:.2f} s; last status {result.status}, {result.total:g} points"
     )
