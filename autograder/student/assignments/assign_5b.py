@@ -202,10 +202,10 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         p = rnn_params(rng, vocab, n_a, vocab, scale=1.0)
         p["Wax"] *= 2.0
         p["Wya"] *= 1.5
-        p["by"][-1] += 0.5  # names of about four characters: enough steps, quick to draw
+        p["by"][-1] += 0.5  # a likelier newline: shorter names (how short depends on the salt)
         return p
 
-    def hot(temperature: float) -> dict:
+    def drawn_at(temperature: float) -> dict:
         # The judge reads the first characters of each draw; a high temperature flattens the
         # newline away (names of 15 to 30 characters), so these draws stop there.
         return {"temperature": temperature, "max_length": JUDGED_CHARACTERS}
@@ -227,8 +227,8 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
                 {"max_length": 3},
                 repeat=300,
             ),
-            Case("temperature 1/2", (params(5, 6), lm_vocab(5), RngSeed(8)), hot(0.5), repeat=1500),
-            Case("temperature 2", (params(5, 6), lm_vocab(5), RngSeed(9)), hot(2.0), repeat=1500),
+            Case("temperature 1/2", (params(5, 6), lm_vocab(5), RngSeed(8)), drawn_at(0.5), repeat=1500),
+            Case("temperature 2", (params(5, 6), lm_vocab(5), RngSeed(9)), drawn_at(2.0), repeat=1500),
         ]
     v1, v2 = lm_vocab(7), lm_vocab(5)
     rare_newline = params(5, 6)
@@ -251,8 +251,8 @@ def _sample_cases(rng: np.random.Generator, hidden: bool) -> list[Case]:
         Case(
             "letters in a cycle", (_cycle_params(4), lm_vocab(5), RngSeed(29)), {"max_length": 4}, repeat=400
         ),
-        Case("temperature 0.7", (params(6, 5), lm_vocab(6), RngSeed(31)), hot(0.7), repeat=2000),
-        Case("temperature 1.6", (params(4, 7), lm_vocab(4), RngSeed(37)), hot(1.6), repeat=2000),
+        Case("temperature 0.7", (params(6, 5), lm_vocab(6), RngSeed(31)), drawn_at(0.7), repeat=2000),
+        Case("temperature 1.6", (params(4, 7), lm_vocab(4), RngSeed(37)), drawn_at(1.6), repeat=2000),
     ]
 
 
