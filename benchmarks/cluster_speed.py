@@ -1,7 +1,8 @@
 """Seconds per submission: the local process pool against a Dask cluster, same class.
 
-Grades one class of N ``assign_5a`` submissions (the reference, the blank release and
-catalogued mistakes, in turn) twice, each time in a fresh copy of the course: with
+Grades one realistic class of N ``assign_5a`` submissions (``grade_speed.realistic_class``:
+about 80% correct work, 10% one mistake, 5% blank, 5% hostile) twice, each time in a
+fresh copy of the course: with
 ``grade --workers W`` and with ``grade --scheduler`` on a Dask cluster of W worker
 processes (one thread each) started on this machine, over mutual TLS with certificates
 made by ``autograder.instructor.certs`` as on a real cluster. Prints the figures
@@ -17,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grade_speed import grade, synthetic_class
+from grade_speed import grade, realistic_class
 
 from autograder.instructor.course import make_course, submit
 
@@ -38,7 +39,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as tmp:
         base = make_course(Path(tmp) / "base")
-        for i, nb in enumerate(synthetic_class(A, n)):
+        for i, (_, nb) in enumerate(realistic_class(A, n)):
             submit(base, f"student{i:03d}", A, nb)
         figures = {}
         shutil.copytree(base, Path(tmp) / "local")
@@ -64,7 +65,7 @@ def main() -> None:
                 Path(tmp) / "dask", A, w, "--scheduler", cluster.scheduler_address, "--tls-dir", str(tls)
             )
     print(f"{A}, {n} submissions, whole `grade` command:")
-    for label, (wall, _, done) in figures.items():
+    for label, (wall, _, _, done) in figures.items():
         step = (done[-1] - done[0]) / (len(done) - 1)
         print(
             f"  {label:30s} {wall:6.1f} s = {wall / n:5.2f} s per submission; "

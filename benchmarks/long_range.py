@@ -22,7 +22,7 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from autograder.reference import reference  # noqa: E402
+from autograder.instructor.reference import reference  # noqa: E402
 
 KINDS = ("RNN", "GRU")
 
