@@ -11,16 +11,16 @@ judge's tolerance.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import re
 from typing import Any
 
 import numpy as np
 import pytest
+from fresh_vectors import GROUP, fresh_vectors
 
 from autograder.instructor.reference import reference
-from autograder.instructor.vectors import build_vectors, drift
+from autograder.instructor.vectors import drift
 from autograder.student.checks import split_vectors, verdict
 from autograder.student.judge import Run
 from autograder.student.runner import decode, encode, run_plan
@@ -31,9 +31,8 @@ NOISE = 1e-12
 FLOAT_TEXT = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+")
 
 
-@functools.cache
-def fresh(assignment: str) -> dict[str, np.ndarray]:
-    return build_vectors(assignment)
+fresh = fresh_vectors
+pytestmark = GROUP
 
 
 def nudge_number(x: float, rng: np.random.Generator) -> float:
