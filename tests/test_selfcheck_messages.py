@@ -171,3 +171,21 @@ def test_a_self_check_judges_its_function_on_its_own(function: str, helper: str)
     assert not evaluate(helper, getattr(broken, helper)).passed
     outcome = evaluate(function, getattr(broken, function))
     assert outcome.passed, outcome.message()
+
+
+@pytest.mark.parametrize(
+    ("returned", "told"),
+    [
+        (lambda: np.array([], dtype=int), "returned an empty list"),
+        (lambda: [], "returned an empty list"),
+        (lambda: None, "returned None"),
+        (lambda: np.array([[1, 2]]), "should return a list of ints"),
+        (lambda: [0.5, 1.0], "should return a list of ints"),
+    ],
+)
+def test_a_sample_that_returns_no_draws_is_told_what_it_returned(returned, told: str) -> None:
+    """``sample`` is judged by its draws: a return value that holds none is named in the
+    message for every case (an empty array once stopped the judge with a ValueError)."""
+    outcome = evaluate("sample", lambda *args, **kwargs: returned())
+    assert not outcome.passed
+    assert all(told in problem for problem in outcome.problems), outcome.problems

@@ -428,7 +428,9 @@ def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays
                 continue
             # thousands of short draws: checked as Python lists, which is ten times quicker
             drawn = seq.tolist()
-            if min(drawn) < 0 or max(drawn) >= vocab:
+            if not drawn:  # an empty array (an empty list never reaches here: see ``flatten``)
+                bad = bad or "returned an empty list"
+            elif min(drawn) < 0 or max(drawn) >= vocab:
                 bad = bad or f"returned an index outside the vocabulary: {drawn}"
             elif len(drawn) > max_length:
                 bad = bad or f"returned {len(drawn)} indices with max_length={max_length}"
