@@ -31,7 +31,6 @@ NOISE = 1e-12
 FLOAT_TEXT = re.compile(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+")
 
 
-fresh = fresh_vectors
 pytestmark = GROUP
 
 
@@ -76,7 +75,7 @@ def another_cpu(data: dict[str, np.ndarray], seed: int = 0) -> dict[str, np.ndar
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_vectors_built_on_another_cpu_are_in_sync(assignment: str) -> None:
     """Every float of the vectors moved in its last digits: nothing is reported."""
-    data = fresh(assignment)
+    data = fresh_vectors(assignment)
     moved = another_cpu(data)
     assert any(not np.array_equal(moved[k], data[k]) for k in data if data[k].dtype.kind in "fc")
     problems = drift(moved, data)
@@ -86,7 +85,7 @@ def test_vectors_built_on_another_cpu_are_in_sync(assignment: str) -> None:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_no_float_is_written_as_text(assignment: str) -> None:
     """Plans, records and messages hold no decimal number: floats live in arrays."""
-    data = fresh(assignment)
+    data = fresh_vectors(assignment)
     texts = {k: str(v) for k, arr in data.items() if arr.dtype.kind in "US" for v in arr.ravel()}
     written = {k: FLOAT_TEXT.search(t).group() for k, t in texts.items() if FLOAT_TEXT.search(t)}
     assert not written, f"floats written as text: {dict(list(written.items())[:5])}"
@@ -96,7 +95,7 @@ def test_no_float_is_written_as_text(assignment: str) -> None:
 def test_a_real_change_is_still_reported(assignment: str) -> None:
     """One reference output moved by a relative 1e-6 (still below the judge's tolerance):
     reported, on that key, among the other CPU's noise."""
-    data = fresh(assignment)
+    data = fresh_vectors(assignment)
     key = next(
         k
         for k in sorted(data)
@@ -145,7 +144,7 @@ def test_replayed_helpers_accept_another_cpus_records(assignment: str, name: str
     """Records made on another CPU: the reference, calling its replayed helpers with its own
     arguments, is served and passes; it is not told it passes different arguments."""
     spec = next(s for s in specs_for(assignment) if s.name == name)
-    data = fresh(assignment)
+    data = fresh_vectors(assignment)
     plan, arrays, expected = split_vectors(spec, data)
     assert all(call.get("helpers") for call in plan["calls"]), f"{name}'s cases replay no helper"
     plan, arrays = nudged_records(plan, arrays, seed=1)
