@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "--function-timeout",
         type=float,
         default=FUNCTION_SECONDS,
-        help=f"seconds per function in the trusted verify ({FUNCTION_SECONDS:g})",
+        help=f"seconds of CPU per function in the trusted verify ({FUNCTION_SECONDS:g})",
     )
     grade.add_argument(
         "--memory-mb", type=int, default=MEMORY_MB, help=f"memory of a submission's kernel ({MEMORY_MB})"

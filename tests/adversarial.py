@@ -28,6 +28,7 @@ import nbformat
 from test_tampering import TAMPERS, WRONG_SOURCE
 
 from autograder.instructor import submissions
+from autograder.instructor.calibrate import CELL_FLOOR
 from autograder.instructor.course import make_course, submit
 from autograder.instructor.mistakes import CATALOG
 from autograder.instructor.verify import grade_cells
@@ -143,9 +144,11 @@ def the_class() -> dict[str, tuple[nbformat.NotebookNode | str, dict[str, float]
 
 
 def _slow(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Three cells of 8 s each: every cell within the 10 s cell limit, 24 s in all (> 20 s)."""
-    for _ in range(3):
-        nb = submissions.add_cell(nb, "import time\ntime.sleep(8)\n", after="code_setup")
+    """Eleven cells of 2 s each: every cell within its limit (``CELL_FLOOR``), 22 s in all
+    (over the 20 s the notebook may take)."""
+    assert CELL_FLOOR >= 4.0, "each cell must stay well within its own limit"
+    for _ in range(11):
+        nb = submissions.add_cell(nb, "import time\ntime.sleep(2)\n", after="code_setup")
     return nb
 
 
@@ -320,12 +323,12 @@ for i in range(3):
 print(blob[:1_000_000])
 raise ValueError("E" * 2_000_000)
 """
-# 64 MB messages (over the grader's 32 MB frame limit) and 24 MB ones (under it), for 8 s:
-# the grader's memory must not follow.
+# 64 MB messages (over the grader's 32 MB frame limit) and 24 MB ones (under it), for 3 s
+# (within the cell's limit, ``CELL_FLOOR``): the grader's memory must not follow.
 STREAM_FLOOD = """
 import sys, time
 lines, start = ["y" * 64 * 2**20, "z" * 24 * 2**20], time.time()
-while time.time() - start < 8:
+while time.time() - start < 3:
     for line in lines:
         sys.stdout.write(line)
         sys.stdout.flush()

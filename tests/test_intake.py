@@ -4,7 +4,7 @@ hold: only the notebook, a regular file, bounded; outputs bounded while they str
 The hand-ins of ``tests/adversarial.py`` (links to ``solutions/``, to a classmate, to the
 grader's environment; hard links; a FIFO; an extra HTML file; notebooks 300 MB large,
 100,000 levels deep, with a 3 MB string or 5,000 cells; 30 MB of display data; 64 MB
-messages for 8 s; a cell reading IPython's history) are graded with the adversarial class,
+messages for 3 s; a cell reading IPython's history) are graded with the adversarial class,
 once per test run. The bounds themselves are checked here directly, in milliseconds.
 """
 
@@ -96,7 +96,7 @@ class TestTheClass:
         assert "output limit" in json.dumps(flood.outputs)
 
     def test_a_stream_of_output_leaves_the_graders_memory_flat(self, graded_class: GradedClass) -> None:
-        """64 MB messages for 8 s: no grader process (the command, its workers) held more than
+        """64 MB messages for 3 s: no grader process (the command, its workers) held more than
         600 MB at any time (a worker's own size is about 250 MB)."""
         assert graded_class.peak_rss < 600 * 1024**2, graded_class.peak_rss / 1024**2
         # frames over 32 MB cut the kernel off: the cell may end in an IOPub timeout

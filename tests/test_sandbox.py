@@ -12,6 +12,7 @@ Files that are not notebooks get a ``NotebookError`` message on every grade cell
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import nbformat
@@ -21,11 +22,12 @@ from autograder.instructor import submissions
 from autograder.instructor.notebook import NotebookError, read_notebook
 from autograder.instructor.sandbox import Limits
 from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
+from autograder.student.runner import WALL_SLACK
 from autograder.student.specs import ASSIGNMENTS
 
 pytestmark = pytest.mark.xdist_group("sandbox")
 
-WALL = 2.0  # seconds per function for the assign_5a submission (it holds the infinite loop)
+WALL = 2.0  # seconds of CPU per function for the assign_5a submission (it holds the infinite loop)
 
 BROKEN: dict[str, dict[str, tuple[str, str]]] = {
     # function -> (its source, a phrase the message must contain)
@@ -36,7 +38,7 @@ def rnn_cell_forward(xt, a_prev, parameters):
     while True:
         pass
 """,
-            f"it ran longer than {WALL:.0f} s (an infinite loop?) and was stopped",
+            f"it ran longer than {WALL:.0f} s of CPU time (an infinite loop?) and was stopped",
         ),
         "gru_cell_forward": (
             """
@@ -147,7 +149,7 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Ce
     for assignment in ASSIGNMENTS:
         path = tmp_path_factory.mktemp("hostile") / f"{assignment}.ipynb"
         nbformat.write(hostile_notebook(assignment), path)
-        limits = Limits(wall_seconds=WALL) if assignment == "assign_5a" else Limits()
+        limits = Limits(function_seconds=WALL) if assignment == "assign_5a" else Limits()
         out[assignment] = {r.function: r for r in verify_notebook(assignment, path, limits)}
     return out
 
@@ -183,6 +185,46 @@ def test_other_functions_still_score_full(
         assert results[function].score == results[function].max_points, results[function].outcome.message()
     if assignment == "assign_5b":
         assert PRINTS_A_LOT[0] in correct
+
+
+def _waits_first(nb: nbformat.NotebookNode, function: str, seconds: float) -> nbformat.NotebookNode:
+    """``function`` sleeps ``seconds`` on its first call, then computes as the course's does."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == function:
+            head, rest = cell.source.split("\n", 1)
+            wait = (
+                "    if not globals().get('waited'):\n"
+                f"        globals()['waited'] = time.sleep({seconds}) or 1\n"
+            )
+            cell.source = f"import time\n\n\n{head}\n{wait}{rest}"
+    return nb
+
+
+def test_the_limit_is_cpu_time_so_a_busy_machine_does_not_fail_honest_work(tmp_path: Path) -> None:
+    """A function that waits uses no CPU: past its limit by the clock it still scores, as an
+    honest function slowed by a busy machine does; one that waits for ever is stopped at
+    ``WALL_SLACK`` times its limit, and told so; one that ignores SIGXCPU is stopped all the same."""
+    nb = _waits_first(submissions.completed("assign_5a"), "rnn_cell_forward", 1.5 * WALL)
+    waits = "import time\n\n\ndef gru_cell_forward(xt, a_prev, parameters):\n    time.sleep(600)\n"
+    nb = submissions.replace_function(nb, "gru_cell_forward", waits)
+    # told to ignore the CPU limit's signal: the hard limit, a second later, still stops it
+    deaf = (
+        "import signal\n\n\ndef gru_forward(x, a0, parameters):\n"
+        "    signal.signal(signal.SIGXCPU, signal.SIG_IGN)\n    while True:\n        pass\n"
+    )
+    nb = submissions.replace_function(nb, "gru_forward", deaf)
+    path = tmp_path / "assign_5a.ipynb"
+    nbformat.write(nb, path)
+    results = {r.function: r for r in verify_notebook("assign_5a", path, Limits(function_seconds=WALL))}
+    assert results["rnn_cell_forward"].score == results["rnn_cell_forward"].max_points
+    waiting = results["gru_cell_forward"]
+    assert waiting.score == 0.0
+    phrase = f"it did not finish within {WALL_SLACK * WALL:.0f} s while using little CPU"
+    assert phrase in waiting.outcome.message(), waiting.outcome.message()
+    deaf = results["gru_forward"]
+    assert deaf.score == 0.0
+    assert f"it ran longer than {WALL:.0f} s of CPU time" in deaf.outcome.message(), deaf.outcome.message()
 
 
 def _assert_notebook_error(path: Path, assignment: str, phrase: str) -> None:

@@ -2,10 +2,16 @@
 
 Each cell of a submission may run ``FACTOR`` times what the reference notebook needs
 there, never less than ``CELL_FLOOR`` seconds and never more than the cell timeout;
-each graded function in the trusted verify likewise, with ``FUNCTION_FLOOR``. A flat
-60 s per cell let one endless loop cost minutes (every cell calling it waited the
-full minute); with these limits it costs seconds, and ``runaway`` makes the cells
-after the first fail at once. The floors leave an honest but slow notebook ample room.
+each graded function in the trusted verify likewise, with ``FUNCTION_FLOOR`` seconds of
+CPU time. A flat 60 s per cell let one endless loop cost minutes (every cell calling it
+waited the full minute); with these limits it costs seconds, and ``runaway`` makes the
+cells after the first fail at once.
+
+Every limit is at least ``FACTOR`` times what the reference needs; the floors apply only
+to quick cells and functions (the course's cells need 0.01 to 0.4 s, its graded functions
+0.01 to 0.9 s of CPU on their hidden cases). The verify's limit is CPU time, so a machine
+busy with other workers does not shrink it; a cell's is wall-clock time (nbclient's),
+which a busy machine shrinks (``grade``'s default workers share the cores two to one).
 
 The reference times are measured on this machine, in the same sandbox as the
 students' code, once per version of the solutions and of this package (cached).
@@ -23,8 +29,8 @@ from typing import Any
 from autograder.student.paths import cache_file, solution_notebook
 
 FACTOR = 20
-CELL_FLOOR = 10.0
-FUNCTION_FLOOR = 5.0
+CELL_FLOOR = 4.0
+FUNCTION_FLOOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,8 @@ def measure_cells(assignment: str, kernel: Any) -> dict[str, float]:
 
 
 def measure_functions(assignment: str) -> dict[str, float]:
-    """Seconds each graded function of the reference takes on its hidden cases in the
-    trusted verify's sandbox."""
+    """Seconds of CPU each graded function of the reference takes on its hidden cases in
+    the trusted verify's sandbox."""
     from autograder.instructor.notebook import definitions, read_notebook, skipped_when_grading
     from autograder.instructor.sandbox import run_functions
     from autograder.instructor.verify import hidden_tasks

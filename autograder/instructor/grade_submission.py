@@ -108,7 +108,7 @@ def grade_one(
         results = verify_notebook(
             assignment,
             notebook,
-            Limits(wall_seconds=opts.function_timeout),
+            Limits(function_seconds=opts.function_timeout),
             limits.functions if limits else None,
             partial=partial_credit(course_config(scratch)),
         )

@@ -41,7 +41,7 @@ from autograder.student.judge import NOT_RUN, Run
 class Limits:
     """Per-function limits of the child process."""
 
-    wall_seconds: float = FUNCTION_SECONDS
+    function_seconds: float = FUNCTION_SECONDS  # CPU time of one function (``runner.cpu_seconds``)
     cpu_seconds: int = 60
     memory_bytes: int = 2 * 1024**3  # per process, and for all of them together where cgroups exist
     file_bytes: int = 64 * 1024**2  # out.npz and captured stdout
@@ -158,17 +158,17 @@ def run_functions(
     A crash, a timeout or a missing function comes back as an error on every
     call of that task, with a message that says which.
 
-    Each function may run ``seconds[function]`` (calibrated, see ``calibrate``), at most
-    ``limits.wall_seconds``. The tasks' plans and inputs are the same for every
+    Each function may use ``seconds[function]`` of CPU time (calibrated, see ``calibrate``),
+    at most ``limits.function_seconds``, and ``runner.WALL_SLACK`` times that in wall-clock
+    time. The tasks' plans and inputs are the same for every
     submission: they are written to disk once per ``tasks`` list (keep passing the same
     list) and bound read-only.
     """
     job_dir = _job_folder(tasks)
     with tempfile.TemporaryDirectory(prefix="autograder-run-") as tmp:
         run_dir = Path(tmp)
-        timeouts = [
-            min((seconds or {}).get(t.function, limits.wall_seconds), limits.wall_seconds) for t in tasks
-        ]
+        cap = limits.function_seconds
+        timeouts = [min((seconds or {}).get(t.function, cap), cap) for t in tasks]
         (run_dir / "run.json").write_text(json.dumps({"source": source, "timeouts": timeouts}))
         bwrap = _bwrap_works()
         out_dir = "/results" if bwrap else str(run_dir / "out")
@@ -223,7 +223,7 @@ def run_functions(
             )
             reader.start()
             try:
-                child.wait(timeout=sum(timeouts) + 30)
+                child.wait(timeout=runner.WALL_SLACK * sum(map(runner.cpu_seconds, timeouts)) + 30)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
@@ -355,7 +355,14 @@ def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None
         status = {}
     if "timeout" in status:
         return _all_failed(
-            labels, f"it ran longer than {status['timeout']:.0f} s (an infinite loop?) and was stopped"
+            labels,
+            f"it ran longer than {status['timeout']:.0f} s of CPU time (an infinite loop?) and was stopped",
+        )
+    if "stalled" in status:
+        return _all_failed(
+            labels,
+            f"it did not finish within {status['stalled']:.0f} s while using little CPU "
+            "(waiting for input, or sleeping?) and was stopped",
         )
     if not out:
         tail = (files.get(f"stdout_{i}.txt") or files.get("stdout.txt") or b"")[-400:]
@@ -377,7 +384,7 @@ def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None
             f"there is no function named {result['missing']!r} in the "
             f"notebook; did you rename it or delete its cell?{hint}",
         )
-    seconds = status.get("seconds")
+    seconds = status.get("cpu", status.get("seconds"))
     return Run(
         outputs, result["structure"], result["errors"], result["stdout"], float(seconds) if seconds else None
     )

@@ -75,7 +75,7 @@ class Run:
     structure: dict[str, str]
     errors: dict[str, str]
     stdout: dict[str, str] = field(default_factory=dict)
-    seconds: float | None = None  # wall time of the whole plan, where measured (the verify)
+    seconds: float | None = None  # CPU time of the whole plan, where measured (the verify)
 
 
 def _fmt(x: float) -> str:

@@ -33,6 +33,15 @@ from typing import Any
 import numpy as np
 
 OUTPUT_TAIL = 2000  # characters of a failing call's stdout kept for the message
+# In the trusted verify, a function may use its limit in CPU time, and WALL_SLACK times
+# that in wall-clock time (on a busy machine it gets a share of a core; a function that
+# sleeps or waits uses no CPU and is stopped by the wall clock).
+WALL_SLACK = 3
+
+
+def cpu_seconds(limit: float) -> int:
+    """A time limit in whole seconds of CPU (``RLIMIT_CPU`` counts whole seconds)."""
+    return max(1, math.ceil(limit))
 
 
 def encode(obj: Any, arrays: dict[str, np.ndarray], memo: dict | None = None) -> Any:
@@ -528,7 +537,9 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
     then fork one process per graded function: each fork adds the course's helpers,
     runs its plan and writes ``out_<i>.npz`` to ``out_dir`` (the sandbox's own small
     tmpfs). Forks share nothing afterwards, so one function's run cannot leave
-    anything behind for the next; a fork that hangs is killed at its deadline. At the
+    anything behind for the next. Each fork's time limit is CPU time (``RLIMIT_CPU``),
+    so a busy machine does not make an honest function fail; a fork that waits instead
+    of computing is killed at a wall-clock deadline (``WALL_SLACK`` times as long). At the
     end everything is sent, as one ``.npz``, down the original stdout, which only this
     process holds: nothing a student writes lands outside the sandbox.
 
@@ -536,10 +547,14 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
     which its fork asks the grader for its replayed helpers' answers (``RemoteReplay``).
     """
     import os
+    import resource
     import signal
     import socket
     import time
 
+    # kept before student code (its imports and constants run here) can rebind them
+    wait4, kill, monotonic, sleep = os.wait4, os.kill, time.monotonic, time.sleep
+    setrlimit, getrlimit = resource.setrlimit, resource.getrlimit
     fds = [int(fd) for fd in channels.split(",") if fd]
 
     channel = os.dup(1)
@@ -557,8 +572,14 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
     for i, task in enumerate(job["functions"]):
         with contextlib.suppress(OSError):  # no results planted by an earlier function
             os.remove(os.path.join(out_dir, f"out_{i}.npz"))
+        cpu = cpu_seconds(run["timeouts"][i])
         pid = os.fork()
         if pid == 0:
+            # the soft limit sends SIGXCPU (which ends the process); the hard one, a second
+            # later, SIGKILL, for a function that catches SIGXCPU
+            hard = getrlimit(resource.RLIMIT_CPU)[1]
+            hard = cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)
+            setrlimit(resource.RLIMIT_CPU, (min(cpu, hard), hard))
             os.close(channel)
             for j, fd in enumerate(fds):  # each function reaches its own channel only
                 if j != i:
@@ -572,21 +593,27 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
                 _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps, pack_outputs, sock)
             finally:
                 os._exit(0)
-        started = time.monotonic()
-        deadline = started + run["timeouts"][i]
+        started = monotonic()
+        deadline = started + WALL_SLACK * cpu
         status: dict[str, Any] = {"exit": None}
         while True:
-            done, code = os.waitpid(pid, os.WNOHANG)
+            done, code, usage = wait4(pid, os.WNOHANG)
             if done:
                 status["exit"] = code
                 break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                status["timeout"] = run["timeouts"][i]
+            if monotonic() > deadline:
+                kill(pid, signal.SIGKILL)
+                _, _, usage = wait4(pid, 0)
+                status["stalled"] = WALL_SLACK * cpu
                 break
-            time.sleep(0.002)
-        status["seconds"] = time.monotonic() - started
+            sleep(0.002)
+        status["seconds"] = monotonic() - started
+        status["cpu"] = usage.ru_utime + usage.ru_stime
+        code = status["exit"]
+        signalled = code is not None and os.WIFSIGNALED(code) and os.WTERMSIG(code)
+        # stopped by its CPU limit: SIGXCPU, or SIGKILL a second later if it caught that
+        if signalled == signal.SIGXCPU or (signalled == signal.SIGKILL and status["cpu"] >= cpu):
+            status["timeout"] = cpu
         with contextlib.suppress(OSError), open(os.path.join(out_dir, f"status_{i}.json"), "w") as f:
             f.write(dumps(status))  # a full disk loses this function's status, not the others'
     _send_results(channel, out_dir, len(job["functions"]), savez)
