@@ -554,7 +554,13 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
 
     # kept before student code (its imports and constants run here) can rebind them
     wait4, kill, monotonic, sleep = os.wait4, os.kill, time.monotonic, time.sleep
-    setrlimit, getrlimit = resource.setrlimit, resource.getrlimit
+    setrlimit, getrlimit, rlimit_cpu, unlimited = (
+        resource.setrlimit,
+        resource.getrlimit,
+        resource.RLIMIT_CPU,
+        resource.RLIM_INFINITY,
+    )
+    signalled_by, xcpu, sigkill, nohang = _signal_of, signal.SIGXCPU, signal.SIGKILL, os.WNOHANG
     fds = [int(fd) for fd in channels.split(",") if fd]
 
     channel = os.dup(1)
@@ -577,9 +583,9 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
         if pid == 0:
             # the soft limit sends SIGXCPU (which ends the process); the hard one, a second
             # later, SIGKILL, for a function that catches SIGXCPU
-            hard = getrlimit(resource.RLIMIT_CPU)[1]
-            hard = cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)
-            setrlimit(resource.RLIMIT_CPU, (min(cpu, hard), hard))
+            hard = getrlimit(rlimit_cpu)[1]
+            hard = cpu + 1 if hard == unlimited else min(cpu + 1, hard)
+            setrlimit(rlimit_cpu, (min(cpu, hard), hard))
             os.close(channel)
             for j, fd in enumerate(fds):  # each function reaches its own channel only
                 if j != i:
@@ -597,26 +603,32 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
         deadline = started + WALL_SLACK * cpu
         status: dict[str, Any] = {"exit": None}
         while True:
-            done, code, usage = wait4(pid, os.WNOHANG)
+            done, code, usage = wait4(pid, nohang)
             if done:
                 status["exit"] = code
                 break
             if monotonic() > deadline:
-                kill(pid, signal.SIGKILL)
+                kill(pid, sigkill)
                 _, _, usage = wait4(pid, 0)
                 status["stalled"] = WALL_SLACK * cpu
                 break
             sleep(0.002)
         status["seconds"] = monotonic() - started
         status["cpu"] = usage.ru_utime + usage.ru_stime
-        code = status["exit"]
-        signalled = code is not None and os.WIFSIGNALED(code) and os.WTERMSIG(code)
+        signalled = signalled_by(status["exit"])
         # stopped by its CPU limit: SIGXCPU, or SIGKILL a second later if it caught that
-        if signalled == signal.SIGXCPU or (signalled == signal.SIGKILL and status["cpu"] >= cpu):
+        if signalled == xcpu or (signalled == sigkill and status["cpu"] >= cpu):
             status["timeout"] = cpu
         with contextlib.suppress(OSError), open(os.path.join(out_dir, f"status_{i}.json"), "w") as f:
             f.write(dumps(status))  # a full disk loses this function's status, not the others'
     _send_results(channel, out_dir, len(job["functions"]), savez)
+
+
+def _signal_of(status: int | None) -> int | None:
+    """The signal that ended a process, from its ``waitpid`` status (None: it exited)."""
+    import os
+
+    return os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None
 
 
 def _send_results(channel: int, out_dir: str, n: int, savez: Callable[..., None]) -> None:
