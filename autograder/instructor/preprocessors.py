@@ -273,7 +273,9 @@ class FeedbackExporter(HTMLExporter):
         every student's feedback. A cell with attachments is rendered each time."""
         if context.get("cell", {}).get("attachments"):
             return super().markdown2html(context, source)
-        path = context.get("resources", {}).get("metadata", {}).get("path", "")
+        # the notebook's folder (a scratch folder of its own for each submission) matters
+        # only to images embedded from files
+        path = context.get("resources", {}).get("metadata", {}).get("path", "") if self.embed_images else ""
         key = ("markdown", path, self.embed_images, self.anchor_link_text, self.exclude_anchor_links, source)
         return _remember(key, lambda: super(FeedbackExporter, self).markdown2html(context, source))
 
@@ -301,9 +303,13 @@ class _Remembered:
         self.highlight, self.lexer = highlight, lexer
 
     def __call__(self, source, language=None, metadata=None):
-        meta = json.dumps(metadata, sort_keys=True, default=str)
-        key = ("code", id(type(self.highlight)), self.lexer, language, meta, source)
-        return _remember(key, lambda: self.highlight(source, language, metadata))
+        # of a cell's metadata, highlighting reads only "magics_language" (the rest, such
+        # as nbclient's execution timestamps, differs in every run)
+        magics = (metadata or {}).get("magics_language")
+        key = ("code", id(type(self.highlight)), self.lexer, language, magics, source)
+        return _remember(
+            key, lambda: self.highlight(source, language, {"magics_language": magics} if magics else None)
+        )
 
 
 # An <img> tag none of whose attributes is alt (attribute by attribute, so "alt=" inside
