@@ -12,6 +12,8 @@ its own processes, and be in the submission's cgroup where cgroups are available
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -22,6 +24,7 @@ from autograder.instructor import cgroups
 from autograder.instructor.sandbox import (
     _ZYGOTE_FAILED,
     _ZYGOTES,
+    ZYGOTE_PRELOAD,
     KernelSandbox,
     backend,
     sandboxed_kernel_manager,
@@ -135,3 +138,16 @@ def test_kernels_of_a_zygote_are_in_a_cgroup_of_their_own(tmp_path: Path) -> Non
 
     NotebookClient(nb, timeout=60, kernel_manager_class=Watching).execute()
     assert seen and "autograder-" in seen[0]
+
+
+def test_the_zygote_preloads_nothing_that_starts_a_thread() -> None:
+    """A zygote forks its kernels: a thread started by a preloaded module would be missing,
+    half-way through whatever it held, in every kernel."""
+    code = (
+        "import sys, threading\n"
+        f"for name in {ZYGOTE_PRELOAD!r}:\n"
+        "    __import__(name)\n"
+        "print(threading.active_count())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-1] == "1", done.stdout
