@@ -9,14 +9,21 @@ zygote: counted by a cgroup, see ``grade_speed.CpuMeter``) and of this process a
 phase. On a shared machine wall time says little; CPU time much more:
 
     python benchmarks/cpu_per_submission.py assign_5b [--submissions 5] [--kind endless-loop]
+
+Then the floor, measured the same way: a kernel forked from the worker's zygote, started
+and stopped with one trivial cell; the same kernel running the completed notebook once
+(the cells grading runs, the course's figures and training left out, as under the
+grader); and the trusted verify's sandbox starting Python and NumPy and doing nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,6 +106,52 @@ def main() -> None:
     )
     print("  CPU per phase, all processes:", ", ".join(f"{n} {v / k:.2f}" for n, v in every.items()))
     print("  CPU per phase, the worker:   ", ", ".join(f"{n} {v / k:.2f}" for n, v in mine.items()))
+    floor(a, meter, k)
+
+
+def floor(assignment: str, meter: CpuMeter, k: int) -> None:
+    """Print the CPU of the floor (see the module's docstring), mean of ``k`` after a warm-up."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from autograder.instructor.notebook import skipped_when_grading
+    from autograder.instructor.sandbox import (
+        _bwrap_prefix,
+        _env_args,
+        _site_args,
+        sandbox_env,
+        sandboxed_kernel_manager,
+    )
+
+    def mean(run) -> float:
+        run()
+        start = meter.seconds()
+        for _ in range(k):
+            run()
+        return (meter.seconds() - start) / k
+
+    os.environ["NBGRADER_EXECUTION"] = "autograde"  # the notebook trains briefly, as graded
+    with tempfile.TemporaryDirectory(prefix="cpu-floor-") as tmp:
+        box = kernel_sandbox(Path(tmp), Options())
+        manager = sandboxed_kernel_manager(box)
+
+        def execute(nb: nbformat.NotebookNode) -> None:
+            NotebookClient(nb, timeout=120, allow_errors=True, kernel_manager_class=manager).execute()
+
+        trivial = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+        completed = submissions.completed(assignment)
+        skip = skipped_when_grading(assignment)
+        completed.cells = [c for c in completed.cells if c.source not in skip]
+        (Path(tmp) / "start.py").write_text("import numpy\n", encoding="utf-8")
+        python = [*_bwrap_prefix(Path(tmp), Path(tmp), 1 << 20), *_env_args(sandbox_env("/job"))]
+        python += [sys.executable, "-I", "-S", *_site_args(), "/in/start.py"]
+        kernel = mean(lambda: execute(copy.deepcopy(trivial)))
+        notebook = mean(lambda: execute(copy.deepcopy(completed)))
+        verify = mean(lambda: subprocess.run(python, check=True))
+    print(
+        f"  the floor, CPU: a forked kernel started and stopped {kernel:.2f} s; the completed "
+        f"notebook run once in it {notebook:.2f} s; the verify's sandbox with Python and NumPy {verify:.2f} s"
+    )
 
 
 if __name__ == "__main__":
