@@ -48,3 +48,13 @@ def test_a_second_student_reuses_the_course_cells_and_gets_the_same_page(tmp_pat
 
     preprocessors._RENDERED.clear()
     assert page == _render(own, tmp_path / "second")  # what was remembered is what renders anew
+
+
+def test_a_students_odd_cell_metadata_still_renders(tmp_path: Path) -> None:
+    """Cell metadata is the student's to write: a ``magics_language`` that is not a name
+    (a list, a dict) renders as nbconvert renders it, and breaks nothing."""
+    nb = submissions.add_cell(submissions.completed(A), "print('odd')\n", after="code_setup")
+    for odd in ([], {}, ["bash"], 3):
+        cell = next(c for c in nb.cells if c.source == "print('odd')\n")
+        cell.metadata["magics_language"] = odd
+        assert "odd" in _render(nb, tmp_path)

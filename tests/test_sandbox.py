@@ -20,7 +20,7 @@ import pytest
 
 from autograder.instructor import submissions
 from autograder.instructor.notebook import NotebookError, read_notebook
-from autograder.instructor.sandbox import Limits
+from autograder.instructor.sandbox import Limits, Task, run_functions
 from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
 from autograder.student.runner import WALL_SLACK
 from autograder.student.specs import ASSIGNMENTS
@@ -220,11 +220,43 @@ def test_the_limit_is_cpu_time_so_a_busy_machine_does_not_fail_honest_work(tmp_p
     assert results["rnn_cell_forward"].score == results["rnn_cell_forward"].max_points
     waiting = results["gru_cell_forward"]
     assert waiting.score == 0.0
-    phrase = f"it did not finish within {WALL_SLACK * WALL:.0f} s while using little CPU"
+    phrase = f"it did not finish within {WALL_SLACK * WALL:.0f} s of wall-clock time, having used 0."
     assert phrase in waiting.outcome.message(), waiting.outcome.message()
     deaf = results["gru_forward"]
     assert deaf.score == 0.0
     assert f"it ran longer than {WALL:.0f} s of CPU time" in deaf.outcome.message(), deaf.outcome.message()
+
+
+# Top-level code of the student's that reaches for the sandbox's own time limits: the
+# runner's module globals, and (through the garbage collector) the limits it read.
+LIFTS_ITS_LIMITS = """
+import gc, sys
+runner = sys.modules["__main__"]
+runner.cpu_seconds = lambda limit: 59
+runner.WALL_SLACK = 1000
+for held in gc.get_objects():
+    if isinstance(held, dict) and "timeouts" in held and "source" in held:
+        held["timeouts"][:] = [59] * len(held["timeouts"])
+"""
+COMPUTES_FOR_4_S = """
+import time
+
+
+def f():
+    start = time.process_time()
+    while time.process_time() - start < 4.0:
+        pass
+    return 1
+"""
+
+
+def test_student_code_cannot_lift_its_own_time_limit() -> None:
+    """The sandbox's process that sets and keeps the limits never runs student code: what the
+    student's definitions change there is their own fork's, not the limit of their function."""
+    task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
+    run = run_functions([LIFTS_ITS_LIMITS, COMPUTES_FOR_4_S], [task], seconds={"f": 1.0})[0]
+    assert not run.outputs, run.outputs
+    assert "ran longer than 1 s of CPU time" in run.errors["c0"], run.errors
 
 
 def _assert_notebook_error(path: Path, assignment: str, phrase: str) -> None:

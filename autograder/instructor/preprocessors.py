@@ -306,6 +306,7 @@ class _Remembered:
         # of a cell's metadata, highlighting reads only "magics_language" (the rest, such
         # as nbclient's execution timestamps, differs in every run)
         magics = (metadata or {}).get("magics_language")
+        magics = magics if isinstance(magics, str) and magics else None  # a student can write anything
         key = ("code", id(type(self.highlight)), self.lexer, language, magics, source)
         return _remember(
             key, lambda: self.highlight(source, language, {"magics_language": magics} if magics else None)

@@ -359,10 +359,11 @@ def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None
             f"it ran longer than {status['timeout']:.0f} s of CPU time (an infinite loop?) and was stopped",
         )
     if "stalled" in status:
+        used = float(status.get("cpu") or 0.0)
         return _all_failed(
             labels,
-            f"it did not finish within {status['stalled']:.0f} s while using little CPU "
-            "(waiting for input, or sleeping?) and was stopped",
+            f"it did not finish within {status['stalled']:.0f} s of wall-clock time, having used "
+            f"{used:.1f} s of CPU (was it waiting for something, or sleeping?), and was stopped",
         )
     if not out:
         tail = (files.get(f"stdout_{i}.txt") or files.get("stdout.txt") or b"")[-400:]

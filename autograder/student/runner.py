@@ -514,34 +514,56 @@ def run_plan(
     return outputs, structure, errors, tails
 
 
-def exec_definitions(chunks: list[str], namespace: dict, tag: str = "definition") -> list[str]:
-    """Run each top-level definition on its own; a failing import must not stop the rest."""
+def compile_definitions(chunks: list[str], tag: str = "definition") -> tuple[list[Any], list[str]]:
+    """Each top-level definition compiled on its own (nothing of it runs): the code objects
+    (None where a chunk does not compile) and the errors."""
     import linecache
 
-    errors = []
+    codes, errors = [], []
     for i, chunk in enumerate(chunks):
         filename = f"<{tag} {i}>"  # registered so tracebacks can quote the line
         linecache.cache[filename] = (len(chunk), None, chunk.splitlines(True), filename)
         try:
-            exec(compile(chunk, filename, "exec"), namespace)  # noqa: S102
+            codes.append(compile(chunk, filename, "exec"))
+        except Exception as exc:  # noqa: BLE001
+            codes.append(None)
+            errors.append(describe_error(exc))
+    return codes, errors
+
+
+def run_definitions(codes: list[Any], namespace: dict) -> list[str]:
+    """Run compiled definitions one at a time; a failing import must not stop the rest."""
+    errors = []
+    for code in codes:
+        if code is None:
+            continue
+        try:
+            exec(code, namespace)  # noqa: S102
         except Exception as exc:  # noqa: BLE001
             errors.append(describe_error(exc))
     return errors
+
+
+def exec_definitions(chunks: list[str], namespace: dict, tag: str = "definition") -> list[str]:
+    """Run each top-level definition on its own; a failing import must not stop the rest."""
+    codes, errors = compile_definitions(chunks, tag)
+    return errors + run_definitions(codes, namespace)
 
 
 def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> None:
     """Entry point inside the sandbox.
 
     Read the job from ``in_dir`` and the student's definitions and time limits from
-    ``run_dir`` (both read-only), load the student's definitions once,
-    then fork one process per graded function: each fork adds the course's helpers,
+    ``run_dir`` (both read-only), compile the definitions, then fork one process per
+    graded function: each fork runs the student's definitions, adds the course's helpers,
     runs its plan and writes ``out_<i>.npz`` to ``out_dir`` (the sandbox's own small
-    tmpfs). Forks share nothing afterwards, so one function's run cannot leave
-    anything behind for the next. Each fork's time limit is CPU time (``RLIMIT_CPU``),
-    so a busy machine does not make an honest function fail; a fork that waits instead
-    of computing is killed at a wall-clock deadline (``WALL_SLACK`` times as long). At the
-    end everything is sent, as one ``.npz``, down the original stdout, which only this
-    process holds: nothing a student writes lands outside the sandbox.
+    tmpfs). This process never runs student code, so the limits it sets, the deadlines it
+    keeps and the status it reports are its own; forks share nothing, so one function's
+    run cannot leave anything behind for the next. Each fork's time limit is CPU time
+    (``RLIMIT_CPU``), so a busy machine does not make an honest function fail; a fork that
+    waits instead of computing is killed at a wall-clock deadline (``WALL_SLACK`` times as
+    long). At the end everything is sent, as one ``.npz``, down the original stdout, which
+    only this process holds: nothing a student writes lands outside the sandbox.
 
     ``channels`` lists one socket per function (file descriptors, comma-separated), on
     which its fork asks the grader for its replayed helpers' answers (``RemoteReplay``).
@@ -552,15 +574,6 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
     import socket
     import time
 
-    # kept before student code (its imports and constants run here) can rebind them
-    wait4, kill, monotonic, sleep = os.wait4, os.kill, time.monotonic, time.sleep
-    setrlimit, getrlimit, rlimit_cpu, unlimited = (
-        resource.setrlimit,
-        resource.getrlimit,
-        resource.RLIMIT_CPU,
-        resource.RLIM_INFINITY,
-    )
-    signalled_by, xcpu, sigkill, nohang = _signal_of, signal.SIGXCPU, signal.SIGKILL, os.WNOHANG
     fds = [int(fd) for fd in channels.split(",") if fd]
 
     channel = os.dup(1)
@@ -571,21 +584,19 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
         job = json.load(f)
     with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
         run = json.load(f)
-    savez, dumps = np.savez, json.dumps  # kept before student code can rebind them
-    pack_outputs = pack
-    namespace: dict[str, Any] = {"__name__": "submission"}
-    load_errors = exec_definitions(run["source"], namespace)
+    limits = [cpu_seconds(t) for t in run["timeouts"]]
+    codes, compile_errors = compile_definitions(run["source"])
     for i, task in enumerate(job["functions"]):
         with contextlib.suppress(OSError):  # no results planted by an earlier function
             os.remove(os.path.join(out_dir, f"out_{i}.npz"))
-        cpu = cpu_seconds(run["timeouts"][i])
+        cpu = limits[i]
         pid = os.fork()
         if pid == 0:
             # the soft limit sends SIGXCPU (which ends the process); the hard one, a second
             # later, SIGKILL, for a function that catches SIGXCPU
-            hard = getrlimit(rlimit_cpu)[1]
-            hard = cpu + 1 if hard == unlimited else min(cpu + 1, hard)
-            setrlimit(rlimit_cpu, (min(cpu, hard), hard))
+            hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+            hard = cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)
+            resource.setrlimit(resource.RLIMIT_CPU, (min(cpu, hard), hard))
             os.close(channel)
             for j, fd in enumerate(fds):  # each function reaches its own channel only
                 if j != i:
@@ -596,32 +607,35 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             try:
-                _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps, pack_outputs, sock)
+                savez, dumps = np.savez, json.dumps  # kept before student code can rebind them
+                namespace: dict[str, Any] = {"__name__": "submission"}
+                load_errors = compile_errors + run_definitions(codes, namespace)
+                _run_task(in_dir, out_dir, i, task, namespace, load_errors, savez, dumps, pack, sock)
             finally:
                 os._exit(0)
-        started = monotonic()
+        started = time.monotonic()
         deadline = started + WALL_SLACK * cpu
         status: dict[str, Any] = {"exit": None}
         while True:
-            done, code, usage = wait4(pid, nohang)
+            done, code, usage = os.wait4(pid, os.WNOHANG)
             if done:
                 status["exit"] = code
                 break
-            if monotonic() > deadline:
-                kill(pid, sigkill)
-                _, _, usage = wait4(pid, 0)
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                _, _, usage = os.wait4(pid, 0)
                 status["stalled"] = WALL_SLACK * cpu
                 break
-            sleep(0.002)
-        status["seconds"] = monotonic() - started
+            time.sleep(0.002)
+        status["seconds"] = time.monotonic() - started
         status["cpu"] = usage.ru_utime + usage.ru_stime
-        signalled = signalled_by(status["exit"])
+        signalled = _signal_of(status["exit"])
         # stopped by its CPU limit: SIGXCPU, or SIGKILL a second later if it caught that
-        if signalled == xcpu or (signalled == sigkill and status["cpu"] >= cpu):
+        if signalled == signal.SIGXCPU or (signalled == signal.SIGKILL and status["cpu"] >= cpu):
             status["timeout"] = cpu
         with contextlib.suppress(OSError), open(os.path.join(out_dir, f"status_{i}.json"), "w") as f:
-            f.write(dumps(status))  # a full disk loses this function's status, not the others'
-    _send_results(channel, out_dir, len(job["functions"]), savez)
+            f.write(json.dumps(status))  # a full disk loses this function's status, not the others'
+    _send_results(channel, out_dir, len(job["functions"]), np.savez)
 
 
 def _signal_of(status: int | None) -> int | None:
