@@ -13,7 +13,8 @@ phase. On a shared machine wall time says little; CPU time much more:
 Then the floor, measured the same way: a kernel forked from the worker's zygote, started
 and stopped with one trivial cell; the same kernel running the completed notebook once
 (the cells grading runs, the course's figures and training left out, as under the
-grader); and the trusted verify's sandbox starting Python and NumPy and doing nothing.
+grader); and the trusted verify's sandbox (``run_functions``) with no function to run:
+bubblewrap, Python and NumPy, the runner.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import collections
 import copy
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -115,13 +115,7 @@ def floor(assignment: str, meter: CpuMeter, k: int) -> None:
     from nbclient import NotebookClient
 
     from autograder.instructor.notebook import skipped_when_grading
-    from autograder.instructor.sandbox import (
-        _bwrap_prefix,
-        _env_args,
-        _site_args,
-        sandbox_env,
-        sandboxed_kernel_manager,
-    )
+    from autograder.instructor.sandbox import run_functions, sandboxed_kernel_manager
 
     def mean(run) -> float:
         run()
@@ -142,15 +136,13 @@ def floor(assignment: str, meter: CpuMeter, k: int) -> None:
         completed = submissions.completed(assignment)
         skip = skipped_when_grading(assignment)
         completed.cells = [c for c in completed.cells if c.source not in skip]
-        (Path(tmp) / "start.py").write_text("import numpy\n", encoding="utf-8")
-        python = [*_bwrap_prefix(Path(tmp), Path(tmp), 1 << 20), *_env_args(sandbox_env("/job"))]
-        python += [sys.executable, "-I", "-S", *_site_args(), "/in/start.py"]
+        nothing: list = []  # no function to run: the sandbox starts, imports NumPy, ends
         kernel = mean(lambda: execute(copy.deepcopy(trivial)))
         notebook = mean(lambda: execute(copy.deepcopy(completed)))
-        verify = mean(lambda: subprocess.run(python, check=True))
+        verify = mean(lambda: run_functions([], nothing))
     print(
         f"  the floor, CPU: a forked kernel started and stopped {kernel:.2f} s; the completed "
-        f"notebook run once in it {notebook:.2f} s; the verify's sandbox with Python and NumPy {verify:.2f} s"
+        f"notebook run once in it {notebook:.2f} s; the verify's sandbox running no function {verify:.2f} s"
     )
 
 

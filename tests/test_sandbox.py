@@ -12,7 +12,6 @@ Files that are not notebooks get a ``NotebookError`` message on every grade cell
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import nbformat
@@ -187,25 +186,16 @@ def test_other_functions_still_score_full(
         assert PRINTS_A_LOT[0] in correct
 
 
-def _waits_first(nb: nbformat.NotebookNode, function: str, seconds: float) -> nbformat.NotebookNode:
-    """``function`` sleeps ``seconds`` on its first call, then computes as the course's does."""
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == function:
-            head, rest = cell.source.split("\n", 1)
-            wait = (
-                "    if not globals().get('waited'):\n"
-                f"        globals()['waited'] = time.sleep({seconds}) or 1\n"
-            )
-            cell.source = f"import time\n\n\n{head}\n{wait}{rest}"
-    return nb
-
-
 def test_the_limit_is_cpu_time_so_a_busy_machine_does_not_fail_honest_work(tmp_path: Path) -> None:
     """A function that waits uses no CPU: past its limit by the clock it still scores, as an
     honest function slowed by a busy machine does; one that waits for ever is stopped at
     ``WALL_SLACK`` times its limit, and told so; one that ignores SIGXCPU is stopped all the same."""
-    nb = _waits_first(submissions.completed("assign_5a"), "rnn_cell_forward", 1.5 * WALL)
+    # sleeps on its first call, then computes as the course's does
+    head = "def rnn_cell_forward(xt, a_prev, parameters):\n"
+    sleep = f"__import__('time').sleep({1.5 * WALL})"
+    first_call = f"    globals()['waited'] = globals().get('waited') or {sleep} or 1\n"
+    nb = submissions.completed("assign_5a")
+    nb = submissions.edit_function(nb, "rnn_cell_forward", ((head, head + first_call),))
     waits = "import time\n\n\ndef gru_cell_forward(xt, a_prev, parameters):\n    time.sleep(600)\n"
     nb = submissions.replace_function(nb, "gru_cell_forward", waits)
     # told to ignore the CPU limit's signal: the hard limit, a second later, still stops it

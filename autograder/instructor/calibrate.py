@@ -2,11 +2,11 @@
 
 Each cell of a submission may run ``FACTOR`` times what the reference notebook needs
 there, never less than ``CELL_FLOOR`` seconds and never more than the cell timeout;
-each graded function in the trusted verify ``FUNCTION_FACTOR`` times, in CPU time, never
-less than ``FUNCTION_FLOOR`` seconds and never more than the function timeout. A flat
-60 s per cell let one endless loop cost minutes (every cell calling it waited the full
-minute); with these limits it costs seconds, and ``runaway`` makes the cells after the
-first fail at once.
+each graded function in the trusted verify likewise in CPU time (which a busy machine
+stretches far less), never less than ``FUNCTION_FLOOR`` seconds and never more than the
+function timeout. A flat 60 s per cell let one endless loop cost minutes (every cell
+calling it waited the full minute); with these limits it costs seconds, and ``runaway``
+makes the cells after the first fail at once.
 
 Every limit is at least 20 times what the reference needs; the floors apply only
 to quick cells and functions (the course's cells need 0.01 to 0.4 s, its graded functions
@@ -31,9 +31,6 @@ from autograder.student.paths import cache_file, solution_notebook
 
 FACTOR = 20
 CELL_FLOOR = 4.0
-# the verify's limits are CPU time, which a busy machine stretches little (caches shared
-# with the other workers: 20 to 50 % more CPU measured under load)
-FUNCTION_FACTOR = 20
 FUNCTION_FLOOR = 2.0
 
 
@@ -76,7 +73,7 @@ def calibrate(assignment: str, kernel: Any, cell_timeout: float) -> Calibration:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(measured, indent=1), encoding="utf-8")
         tmp.replace(path)
-    functions = {name: max(FUNCTION_FACTOR * s, FUNCTION_FLOOR) for name, s in measured["functions"].items()}
+    functions = {name: max(FACTOR * s, FUNCTION_FLOOR) for name, s in measured["functions"].items()}
     return Calibration(CellLimits(measured["cells"], cell_timeout), functions)
 
 
