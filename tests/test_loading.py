@@ -33,6 +33,23 @@ def test_only_definitions_are_kept() -> None:
     assert "broken" not in kept, "a cell that does not parse is skipped"
 
 
+def test_each_definition_is_its_source_as_the_standard_library_cuts_it() -> None:
+    """``definitions`` cuts each statement out of its cell itself (the standard library's
+    ``ast.get_source_segment`` splits the whole cell again for every statement): it gives
+    the same text, on semicolons, Windows line ends and text that is not ASCII."""
+    import ast
+
+    cells = [
+        "import os; import sys\nX = 1; Y = 2",
+        "def f():\r\n    return 1\r\nZ = 'é'",
+        "def g(x):\n    s = '''\né\n'''\n    return s\nV = [\n  1,\n  2]; U = 4",
+    ]
+    for source in cells:
+        text = "\n".join(source.splitlines())
+        expected = [ast.get_source_segment(text, node, padded=True) for node in ast.parse(text).body]
+        assert definitions(_nb(source)) == expected
+
+
 def test_invalid_json_says_what_is_wrong(tmp_path: Path) -> None:
     path = tmp_path / "sub.ipynb"
     path.write_text('{"cells": [', encoding="utf-8")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from autograder.instructor.calibrate import Calibration
 from autograder.instructor.course import course_config, db_url
+from autograder.instructor.gradebook import one_engine
 from autograder.instructor.intake import Handin, read_handin
 from autograder.instructor.late import penalty_plugin, record_lateness
 from autograder.instructor.limits import Options
@@ -86,7 +87,10 @@ def grade_one(
     # (nbgrader would copy it into the feedback as it is) reaches grading
     handin = handin or read_handin(course, student, assignment)
     result.notes += handin.notes
-    with tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp,
+        one_engine(db_url(Path(tmp))),  # nbgrader opens the scratch gradebook about ten times
+    ):
         scratch = Path(tmp)
         shutil.copy(course / "nbgrader_config.py", scratch / "nbgrader_config.py")
         shutil.copy(template_db, scratch / "gradebook.db")

@@ -169,18 +169,38 @@ def definitions(nb: nbformat.NotebookNode, skip: frozenset[str] = frozenset()) -
     """
     chunks = []
     for cell in nb.cells:
-        if cell.cell_type != "code" or cell.source in skip:
-            continue
-        lines = [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
-        text = "\n".join(lines)
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if _is_definition(node):
-                chunks.append(ast.get_source_segment(text, node, padded=True) or "")
+        if cell.cell_type == "code" and cell.source not in skip:
+            chunks += _cell_definitions(cell.source)
     return chunks
+
+
+@functools.lru_cache(maxsize=512)
+def _cell_definitions(source: str) -> tuple[str, ...]:
+    """The definitions of one code cell's ``source``. Cached: most cells of a class's
+    notebooks (the course's checks, helpers and imports) are the same in every one."""
+    text = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!")))
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):  # ValueError: a null byte
+        return ()
+    lines = text.split("\n")  # the lines ast numbers (``splitlines`` also splits at \f, \v...)
+    chunks = []
+    for node in tree.body:
+        if _is_definition(node):
+            chunks.append(_segment(lines, node))
+    return tuple(chunks)
+
+
+def _segment(lines: list[str], node: ast.stmt) -> str:
+    """The source of a top-level statement, as ``ast.get_source_segment(..., padded=True)``
+    gives it, without splitting the cell's text again for each statement."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    start, end = lines[first].encode()[: node.col_offset], lines[last].encode()
+    if first == last:
+        return end[node.col_offset : node.end_col_offset].decode()
+    padding = "".join(c if c in "\f\t" else " " for c in start.decode())
+    head = padding + lines[first].encode()[node.col_offset :].decode()
+    return "\n".join([head, *lines[first + 1 : last], end[: node.end_col_offset].decode()])
 
 
 def load_module(chunks: list[str], name: str) -> ModuleType:
