@@ -32,7 +32,7 @@ from autograder.instructor.calibrate import Calibration, calibrate
 from autograder.instructor.cluster import cluster_label
 from autograder.instructor.course import course_config, db_url, gradebook_url
 from autograder.instructor.grade_submission import StudentResult, grade_one, init_worker
-from autograder.instructor.gradebook import set_scores
+from autograder.instructor.gradebook import one_engine, set_scores
 from autograder.instructor.late import copy_deadlines, penalty_plugin, record_lateness
 from autograder.instructor.limits import Options
 from autograder.instructor.nbgrader_run import last_error, nbgrader_api
@@ -118,9 +118,10 @@ def _alembic_head_in_process() -> None:
     nbgrader.api.get_alembic_version = head
 
 
-def merge(course: Path, result: StudentResult, gradebook: str | None = None) -> None:
+def merge(course: Path, result: StudentResult, gradebook: str | None = None, plugin=None) -> None:
     """Copy one student's scores into the course gradebook (``gradebook``, a database URL;
-    default: the course's ``gradebook.db``) in one transaction, then mark the student done."""
+    default: the course's ``gradebook.db``) in one transaction, then mark the student done.
+    ``plugin``: the course's late penalty (default: read from its config)."""
     from nbgrader.api import Gradebook
 
     path = state_file(course, result.assignment, result.student)
@@ -134,7 +135,7 @@ def merge(course: Path, result: StudentResult, gradebook: str | None = None) -> 
         )
         # the submission time the worker graded, then the penalty on the course's score (a
         # score set by hand in formgrader included) with the course's extensions
-        plugin = penalty_plugin(course_config(course))
+        plugin = plugin or penalty_plugin(course_config(course))
         lateness = record_lateness(
             gb, result.assignment, result.student, result.late.get("submitted", ""), plugin
         )
@@ -194,8 +195,10 @@ def grade_class(
     with (
         tempfile.TemporaryDirectory(prefix="grade-template-") as tmp,
         tqdm(total=len(todo), unit="nb", desc=assignment, dynamic_ncols=True) as bar,
+        one_engine(gradebook),  # each merge opens the course gradebook; one engine compiles once
     ):
         template = prepare_gradebooks(course, assignment, Path(tmp) / "template", gradebook)
+        plugin = penalty_plugin(course_config(course))
         kernel = kernel_sandbox(Path(tmp), opts) if todo else None
         limits = calibrate(assignment, kernel, opts.cell_timeout) if todo else None
         failed = 0
@@ -203,7 +206,7 @@ def grade_class(
         def done(result: StudentResult) -> None:
             nonlocal failed
             try:
-                merge(course, result, gradebook)
+                merge(course, result, gradebook, plugin)
             except Exception as exc:  # noqa: BLE001 - a database error is this student's, not the class's
                 unrecorded[result.student] = exc
                 failed += 1
