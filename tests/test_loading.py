@@ -73,3 +73,17 @@ def test_hidden_inputs_are_never_the_public_ones(name: str) -> None:
     for h in hidden.values():
         for p in float_inputs:
             assert not (h.shape == p.shape and np.allclose(h, p)), f"{name}: a hidden input is public"
+
+
+def test_only_cells_of_bounded_size_are_kept_in_the_parse_cache() -> None:
+    """The cache of parsed cells lives as long as a grading worker: what a class hands in
+    must not grow it without bound (a notebook may hold cells of megabytes)."""
+    from autograder.instructor.notebook import CACHED_CELL_CHARS, _cached_definitions
+
+    big = "X = 1\n" + "# " + "x" * CACHED_CELL_CHARS
+    before = _cached_definitions.cache_info().currsize
+    assert definitions(_nb(big)) == ["X = 1"]
+    assert _cached_definitions.cache_info().currsize == before
+    assert definitions(_nb(f"Y_{before} = 2")) == [f"Y_{before} = 2"]
+    info = _cached_definitions.cache_info()
+    assert info.maxsize <= 1024 and info.currsize == min(before + 1, info.maxsize)

@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
+from nbgrader.plugins import LateSubmissionPlugin
 from tqdm import tqdm
 
 from autograder.instructor.calibrate import Calibration, calibrate
@@ -118,7 +119,12 @@ def _alembic_head_in_process() -> None:
     nbgrader.api.get_alembic_version = head
 
 
-def merge(course: Path, result: StudentResult, gradebook: str | None = None, plugin=None) -> None:
+def merge(
+    course: Path,
+    result: StudentResult,
+    gradebook: str | None = None,
+    plugin: LateSubmissionPlugin | None = None,
+) -> None:
     """Copy one student's scores into the course gradebook (``gradebook``, a database URL;
     default: the course's ``gradebook.db``) in one transaction, then mark the student done.
     ``plugin``: the course's late penalty (default: read from its config)."""

@@ -170,14 +170,19 @@ def definitions(nb: nbformat.NotebookNode, skip: frozenset[str] = frozenset()) -
     chunks = []
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source not in skip:
-            chunks += _cell_definitions(cell.source)
+            small = len(cell.source) <= CACHED_CELL_CHARS
+            chunks += _cached_definitions(cell.source) if small else _cell_definitions(cell.source)
     return chunks
 
 
-@functools.lru_cache(maxsize=512)
+# Cells of at most this many characters have their definitions cached (``_cached_definitions``):
+# the course's cells and a student's solutions are far shorter, and the cache stays small
+# (512 entries) whatever a class hands in.
+CACHED_CELL_CHARS = 20_000
+
+
 def _cell_definitions(source: str) -> tuple[str, ...]:
-    """The definitions of one code cell's ``source``. Cached: most cells of a class's
-    notebooks (the course's checks, helpers and imports) are the same in every one."""
+    """The definitions of one code cell's ``source``."""
     text = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!")))
     try:
         tree = ast.parse(text)
@@ -189,6 +194,11 @@ def _cell_definitions(source: str) -> tuple[str, ...]:
         if _is_definition(node):
             chunks.append(_segment(lines, node))
     return tuple(chunks)
+
+
+# most cells of a class's notebooks (the course's checks, helpers and imports) are the
+# same in every one: each is parsed once per worker
+_cached_definitions = functools.lru_cache(maxsize=512)(_cell_definitions)
 
 
 def _segment(lines: list[str], node: ast.stmt) -> str:
