@@ -11,6 +11,7 @@ import pytest
 from autograder.instructor.expected import make_plan
 from autograder.instructor.notebook import NotebookError, definitions, read_notebook
 from autograder.instructor.reference import reference
+from autograder.student.paths import release_notebook
 from autograder.student.specs import SPECS
 
 
@@ -75,15 +76,19 @@ def test_hidden_inputs_are_never_the_public_ones(name: str) -> None:
             assert not (h.shape == p.shape and np.allclose(h, p)), f"{name}: a hidden input is public"
 
 
-def test_only_cells_of_bounded_size_are_kept_in_the_parse_cache() -> None:
+def test_only_the_releases_cells_are_kept_in_the_parse_cache() -> None:
     """The cache of parsed cells lives as long as a grading worker: what a class hands in
-    must not grow it without bound (a notebook may hold cells of megabytes)."""
-    from autograder.instructor.notebook import CACHED_CELL_CHARS, _cached_definitions
+    must never grow it. Only the course's own cells, the same in every notebook, are kept."""
+    from autograder.instructor.notebook import _cached_definitions, release_cells
 
-    big = "X = 1\n" + "# " + "x" * CACHED_CELL_CHARS
+    release = read_notebook(release_notebook("assign_5a"))
+    course_cell = next(c.source for c in release.cells if c.cell_type == "code" and "import" in c.source)
+    own = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt + 0.5  # not the course's"
     before = _cached_definitions.cache_info().currsize
-    assert definitions(_nb(big)) == ["X = 1"]
-    assert _cached_definitions.cache_info().currsize == before
-    assert definitions(_nb(f"Y_{before} = 2")) == [f"Y_{before} = 2"]
-    info = _cached_definitions.cache_info()
-    assert info.maxsize <= 1024 and info.currsize == min(before + 1, info.maxsize)
+    assert definitions(_nb(own)) == [own.split("  #")[0]]
+    assert _cached_definitions.cache_info().currsize == before, "a student's cell was kept"
+    first = definitions(_nb(course_cell))
+    hits = _cached_definitions.cache_info().hits
+    assert definitions(_nb(course_cell)) == first
+    assert _cached_definitions.cache_info().hits == hits + 1, "the course's cell was parsed again"
+    assert _cached_definitions.cache_info().currsize <= len(release_cells())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 
 import numpy as np
 import pytest
@@ -84,6 +85,9 @@ def message(header: dict, data: bytes = b"") -> bytes:
         message({"tree": {"__nd__": "a0"}, "arrays": [["a0", "<f8", [1.5]]]}, b"\0" * 8),
         message({"tree": {"__nd__": "a1"}, "arrays": [["a0", "<f8", [1]]]}, b"\0" * 8),  # no such array
         message({"tree": {"__nd__": "a0"}, "arrays": [["a0", "<U0", [1]]]}),
+        message({"tree": None, "arrays": [["a0", "i4," * 100_000, [0]]]}),  # a dtype of 100,000 fields
+        message({"tree": {"__items__": [[(2**61 - 1) * k, k] for k in range(1, 4)]}, "arrays": []}),
+        message({"tree": [2**80], "arrays": []}),
         b"\0" * 8 + b"not json",
         b"",
     ],
@@ -97,6 +101,9 @@ def message(header: dict, data: bytes = b"") -> bytes:
         "fractional",
         "missing",
         "zero-size",
+        "long-dtype",
+        "colliding-keys",
+        "huge-integer",
         "not-json",
         "empty",
     ],
@@ -104,9 +111,19 @@ def message(header: dict, data: bytes = b"") -> bytes:
 def test_a_malformed_message_is_unreadable_not_an_object(body: bytes) -> None:
     ours, theirs = socket.socketpair()
     with ours, theirs:
-        theirs.sendall(len(body).to_bytes(8, "big") + body)
-        theirs.shutdown(socket.SHUT_WR)
+        sender = threading.Thread(target=theirs.sendall, args=(len(body).to_bytes(8, "big") + body,))
+        sender.start()  # a body larger than the socket's buffer is sent while it is read
         assert read_message(ours) is None
+        sender.join()
+
+
+def test_an_array_referred_to_many_times_counts_each_time() -> None:
+    """A small message must not decode to a large object: each reference is a copy."""
+    data = np.zeros(1000)
+    body = message({"tree": [{"__nd__": "a0"}] * 200, "arrays": [["a0", "<f8", [1000]]]}, data.tobytes())
+    assert len(from_message(body)) == 200
+    with pytest.raises(ValueError, match="too many times"):
+        from_message(body, limit=100 * data.nbytes)
 
 
 def test_a_message_over_the_limit_is_not_read() -> None:

@@ -170,15 +170,24 @@ def definitions(nb: nbformat.NotebookNode, skip: frozenset[str] = frozenset()) -
     chunks = []
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source not in skip:
-            small = len(cell.source) <= CACHED_CELL_CHARS
-            chunks += _cached_definitions(cell.source) if small else _cell_definitions(cell.source)
+            known = cell.source in release_cells()
+            chunks += _cached_definitions(cell.source) if known else _cell_definitions(cell.source)
     return chunks
 
 
-# Cells of at most this many characters have their definitions cached (``_cached_definitions``):
-# the course's cells and a student's solutions are far shorter, and the cache stays small
-# (512 entries) whatever a class hands in.
-CACHED_CELL_CHARS = 20_000
+@functools.cache
+def release_cells() -> frozenset[str]:
+    """The sources of every code cell of the course's releases: the cells (checks, helpers,
+    imports) that are the same in every student's notebook. Only their definitions are
+    kept once parsed, so what a class hands in never grows the cache."""
+    from autograder.student.specs import ASSIGNMENTS
+
+    sources: set[str] = set()
+    for assignment in ASSIGNMENTS:
+        path = release_notebook(assignment)
+        if path.exists():
+            sources |= {c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"}
+    return frozenset(sources)
 
 
 def _cell_definitions(source: str) -> tuple[str, ...]:
@@ -196,9 +205,8 @@ def _cell_definitions(source: str) -> tuple[str, ...]:
     return tuple(chunks)
 
 
-# most cells of a class's notebooks (the course's checks, helpers and imports) are the
-# same in every one: each is parsed once per worker
-_cached_definitions = functools.lru_cache(maxsize=512)(_cell_definitions)
+# the release's cells, each parsed once per process (``release_cells``)
+_cached_definitions = functools.cache(_cell_definitions)
 
 
 def _segment(lines: list[str], node: ast.stmt) -> str:

@@ -25,6 +25,7 @@ import gc
 import io
 import json
 import math
+import re
 import sys
 import traceback
 import warnings
@@ -328,18 +329,34 @@ def to_message(obj: Any) -> bytes:
     return len(body).to_bytes(8, "big") + body
 
 
-def from_message(body: bytes) -> Any:
+PLAIN_DTYPE = re.compile(r"[<>|=][biufcSU][0-9]{1,6}")  # as ``dtype.str`` spells a plain one
+
+
+def _small_number(text: str) -> int | float:
+    """A number of a message's JSON: exactly representable and never a crafted hash
+    collision (integers that are multiples of 2**61 - 1 all hash alike, and a dict of
+    many of them takes quadratic time to build)."""
+    value = float(text) if any(c in text for c in ".eE") else int(text)
+    if not abs(value) < 2**53:  # also a float that overflows
+        raise ValueError("a number out of range")
+    return value
+
+
+def from_message(body: bytes, limit: int = MESSAGE_LIMIT) -> Any:
     """The object ``to_message`` encoded, from the message's body (without its length).
     Raises ValueError (or another ``Exception``) for anything else: the body comes from
     the other side of the sandbox's wall, so every dtype, shape and size is checked
-    against the bytes that are there."""
+    against the bytes that are there, and what it decodes to holds at most ``limit``
+    bytes of arrays (an array referred to many times is copied each time)."""
     size = int.from_bytes(body[:8], "big")
-    header = json.loads(body[8 : 8 + size])
+    header = json.loads(body[8 : 8 + size], parse_int=_small_number, parse_float=_small_number)
     offset = 8 + size
     arrays: dict[str, np.ndarray] = {}
     for key, dtype, shape in header["arrays"]:
-        dtype = np.dtype(str(dtype))
-        if dtype.kind not in PLAIN_KINDS or dtype.itemsize == 0 or not isinstance(key, str):
+        if not isinstance(dtype, str) or not PLAIN_DTYPE.fullmatch(dtype) or not isinstance(key, str):
+            raise ValueError("not a plain array")
+        dtype = np.dtype(dtype)
+        if dtype.kind not in PLAIN_KINDS or dtype.itemsize == 0:
             raise ValueError("not a plain array")
         if not all(type(n) is int and n >= 0 for n in shape):
             raise ValueError("not a shape")
@@ -350,6 +367,8 @@ def from_message(body: bytes) -> Any:
         offset += count * dtype.itemsize
     if offset != len(body):
         raise ValueError("longer than its header says")
+    if sum(arrays[key].nbytes for key in array_refs(header["tree"])) > limit:
+        raise ValueError("refers to its arrays too many times")
     return decode(header["tree"], arrays)
 
 
