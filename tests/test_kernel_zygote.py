@@ -12,6 +12,7 @@ its own processes, and be in the submission's cgroup where cgroups are available
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ from autograder.instructor.sandbox import (
     backend,
     sandboxed_kernel_manager,
     student_library,
+    zygote_for,
 )
 
 pytestmark = [
@@ -138,6 +140,22 @@ def test_kernels_of_a_zygote_are_in_a_cgroup_of_their_own(tmp_path: Path) -> Non
 
     NotebookClient(nb, timeout=60, kernel_manager_class=Watching).execute()
     assert seen and "autograder-" in seen[0]
+
+
+def test_a_worker_starts_one_zygote_for_every_copy_of_its_box(tmp_path: Path) -> None:
+    """``grade``'s process pool hands each task a pickled copy of the kernel sandbox: every
+    copy must find the zygote the worker already has, not start one more (a zygote is a
+    second of CPU, and each one started stays alive until the worker ends)."""
+    box = KernelSandbox(student_library(tmp_path / "library"), 2 * 1024**3, zygote=True)
+    zygote = zygote_for(box)
+    try:
+        copies = [pickle.loads(pickle.dumps(box)) for _ in range(3)]
+        assert all(zygote_for(c) is zygote for c in copies)
+        other = KernelSandbox(box.library, 1024**3, zygote=True)  # other limits: another zygote
+        assert other.zygote_key() != box.zygote_key()
+    finally:
+        zygote.process.kill()
+        zygote.process.wait()
 
 
 def test_the_zygote_preloads_nothing_that_starts_a_thread() -> None:

@@ -460,6 +460,12 @@ class KernelSandbox:
 
     HOME = "/home/student"
 
+    def zygote_key(self) -> tuple:
+        """What the zygote of this sandbox is made of, as a value: a process pool hands each
+        task a pickled copy of the box, which must find the zygote its worker already has
+        (keyed by the object's ``id``, every submission started a zygote of its own)."""
+        return (str(self.library), self.memory_bytes, self.disk_bytes)
+
     def env(self) -> dict[str, str]:
         """The kernel's whole environment."""
         home = self.HOME
@@ -681,13 +687,13 @@ def _first_child_of(pid: int, timeout: float = 30.0) -> int:
     raise RuntimeError(f"{SANDBOX_DID_NOT_START} (a forked kernel did not start)")
 
 
-_ZYGOTES: dict[tuple[int, int], KernelZygote] = {}
+_ZYGOTES: dict[tuple, KernelZygote] = {}
 _ZYGOTE_FAILED: list[bool] = []  # a zygote could not fork a kernel here: none is tried again
 
 
 def zygote_for(box: KernelSandbox) -> KernelZygote:
     """This process's zygote for ``box`` (a forked worker starts its own)."""
-    key = (os.getpid(), id(box))
+    key = (os.getpid(), *box.zygote_key())
     if key not in _ZYGOTES or not _ZYGOTES[key].alive():
         _ZYGOTES[key] = KernelZygote(box)
     return _ZYGOTES[key]
