@@ -33,6 +33,7 @@ the child is in its cgroup, and the zygote answers ``{"ok": true}``.
 """
 
 # Only the standard library: this file runs inside the sandbox as the ``-c`` program.
+import contextlib
 import ctypes
 import json
 import os
@@ -109,8 +110,8 @@ def _mounts() -> list[tuple[str, int]]:
     return found
 
 
-def _wall_off(config: dict, request: dict) -> None:
-    """Namespaces of its own; everything read-only but fresh tmpfs; the connection file."""
+def _private_mounts(tmpfs: list[tuple[str, str, str]]) -> None:
+    """Namespaces of its own; every mount read-only; fresh tmpfs (point, size, mode) on top."""
     uid, gid = os.getuid(), os.getgid()
     everything = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
     _unshare(everything | CLONE_NEWUTS | CLONE_NEWCGROUP)
@@ -120,18 +121,56 @@ def _wall_off(config: dict, request: dict) -> None:
         if point == "/proc" or point.startswith("/proc/"):
             continue  # replaced by this namespace's own /proc below
         _mount(None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags)
-    disk, home = str(config["disk_bytes"]), config["home"]
-    for point, size, mode in (
-        ("/tmp", disk, "1777"),
-        (home, disk, "755"),
-        ("/dev/shm", disk, "1777"),
-        ("/run", str(1024**2), "755"),
-    ):
+    for point, size, mode in tmpfs:
         _mount("tmpfs", point, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+
+
+def _wall_off(config: dict, request: dict) -> None:
+    """Namespaces of its own; everything read-only but fresh tmpfs; the connection file."""
+    disk, home = str(config["disk_bytes"]), config["home"]
+    _private_mounts(
+        [
+            ("/tmp", disk, "1777"),
+            (home, disk, "755"),
+            ("/dev/shm", disk, "1777"),
+            ("/run", str(1024**2), "755"),
+        ]
+    )
     os.mkdir("/run/kernel", 0o755)
     fd = os.open("/run/connection.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
     os.write(fd, request["connection"].encode())
     os.close(fd)
+
+
+def _own_proc_and_locked_mounts() -> None:
+    """As the first process of a new PID namespace: mount its own /proc, then lock every
+    mount behind a second user and mount namespace (no capability over them is left)."""
+    try:  # this namespace's own processes (needs a /proc without covered parts here)
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:  # else none: never the zygote's, which shows the zygote
+        _mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4096")
+    uid, gid = os.getuid(), os.getgid()
+    _unshare(CLONE_NEWUSER | CLONE_NEWNS)
+    _map_ids(uid, gid)
+
+
+def _reap_until(child: int) -> None:
+    """As an init process: reap every process of the namespace, end when ``child`` does."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        if pid == child:
+            os._exit(_exit_code(status))
+
+
+def _reseed() -> None:
+    """Not the zygote's random state: every forked process draws its own."""
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
 
 
 def _close_fds() -> None:
@@ -165,24 +204,12 @@ def _kernel(config: dict, request: dict, go: int) -> None:
         os._exit(_exit_code(status))
     try:
         _die_with_parent()
-        try:  # this namespace's own processes (needs a /proc without covered parts here)
-            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        except OSError:  # else none: never the zygote's, which shows the zygote
-            _mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4096")
-        uid, gid = os.getuid(), os.getgid()
-        _unshare(CLONE_NEWUSER | CLONE_NEWNS)  # the mounts above, locked
-        _map_ids(uid, gid)
+        _own_proc_and_locked_mounts()
         kernel = os.fork()
     except BaseException:  # noqa: BLE001
         os._exit(72)
     if kernel:  # init: reap everything, end with the kernel
-        while True:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except ChildProcessError:
-                os._exit(0)
-            if pid == kernel:
-                os._exit(_exit_code(status))
+        _reap_until(kernel)
     try:
         _die_with_parent()
         for limit, value in (
@@ -194,10 +221,7 @@ def _kernel(config: dict, request: dict, go: int) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(config["home"])
-        random.seed()  # not the zygote's state: every kernel draws its own
-        numpy = sys.modules.get("numpy")
-        if numpy is not None:
-            numpy.random.seed()
+        _reseed()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.argv = ["ipykernel", "-f", "/run/connection.json", *request["argv"]]
         from ipykernel.kernelapp import launch_new_instance
@@ -237,6 +261,136 @@ def main(config: dict) -> None:
         os.close(go_write)
         _answer(out, {"ok": True})
         while True:  # reap the kernels that have ended
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+
+
+# --- the verify's runner ---------------------------------------------------------------
+#
+# The same walls for the trusted verify (``sandbox.RunnerZygote``): a zygote in a sandbox
+# like the verify's (the job's runner, plans and inputs read-only at /in, nothing of any
+# student) imports NumPy and the runner once, then forks one runner per submission. The
+# submission's definitions, its result pipe and its helpers' sockets reach the zygote only
+# as file descriptors, which it hands to the forked child and closes unread: nothing of one
+# student is ever in the zygote's memory, so nothing of it is in the next student's.
+#
+# Protocol, on a SOCK_SEQPACKET socket (the zygote's stdin), one JSON object a message: the
+# grader sends ``{"limits": {...}}`` with the file descriptors [definitions (``run.json``,
+# open for reading), result pipe, one socket per function]; the zygote forks, answers
+# ``{"pid": ...}``, and lets the child go on ``"go"`` (it is in the submission's cgroup then).
+
+
+def _runner(request: dict, go: int, fds: list[int]) -> None:
+    """The forked child: walls of its own, the definitions copied in, then an init and under
+    it the runner (``runner._child_main``), which forks a process per graded function."""
+    limits = request["limits"]
+    try:
+        _die_with_parent()
+        os.setsid()
+        if os.read(go, 2) != b"g":
+            os._exit(70)
+        os.close(go)
+        out = str(limits["out_bytes"])
+        size = os.fstat(fds[0]).st_size
+        _private_mounts(
+            [
+                ("/tmp", out, "1777"),
+                ("/job", out, "755"),
+                ("/results", out, "755"),
+                ("/dev/shm", out, "1777"),
+                ("/run", str(size + 65536), "755"),
+            ]
+        )
+        with os.fdopen(fds[0], "rb") as source, open("/run/run.json", "wb") as copy:
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+        _mount(None, "/run", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    except BaseException:  # noqa: BLE001 - the grader sees no results: not started
+        os._exit(71)
+    mine = fds[1:]  # the result pipe, the helpers' sockets: the runner's alone
+    init = os.fork()
+    if init:
+        for fd in mine:
+            os.close(fd)
+        _, status = os.waitpid(init, 0)
+        os._exit(_exit_code(status))
+    try:
+        _die_with_parent()
+        _own_proc_and_locked_mounts()
+        child = os.fork()
+    except BaseException:  # noqa: BLE001
+        os._exit(72)
+    if child:
+        for fd in mine:
+            os.close(fd)
+        _reap_until(child)
+    try:
+        _die_with_parent()
+        for limit, value in (
+            (resource.RLIMIT_CPU, limits["cpu_seconds"]),
+            (resource.RLIMIT_AS, limits["memory_bytes"]),
+            (resource.RLIMIT_FSIZE, limits["file_bytes"]),
+            (resource.RLIMIT_CORE, 0),
+        ):
+            resource.setrlimit(limit, (value, value))
+        os.chdir("/job")
+        _reseed()
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(fds[1], 1)
+        os.dup2(null, 2)
+        channels = fds[2:]
+        keep = {0, 1, 2, *channels}
+        for fd in range(3, max([null, *fds]) + 1):
+            if fd not in keep:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        os.closerange(max([null, *fds]) + 1, 1 << 16)
+        sys.modules["runner"]._child_main("/in", "/run", "/results", ",".join(map(str, channels)))
+    except BaseException:  # noqa: BLE001
+        os._exit(73)
+    os._exit(0)
+
+
+def main_runner(config: dict) -> None:
+    """Import NumPy and the job's runner, then fork a runner per request, one at a time."""
+    import importlib.util
+    import io
+    import socket
+
+    spec = importlib.util.spec_from_file_location("runner", config["runner"])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["runner"] = module
+    spec.loader.exec_module(module)
+    module.np.savez(io.BytesIO(), warm=module.np.zeros(1))  # what np.savez imports on first use
+    channel = socket.socket(fileno=0)
+    channel.send(b'{"ready": true}')
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(channel, 1 << 16, 1024)
+        except OSError:
+            break
+        if not message:
+            break
+        go_read, go_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            channel.close()
+            os.close(go_write)
+            _runner(json.loads(message), go_read, fds)
+            os._exit(0)
+        os.close(go_read)
+        for fd in fds:
+            os.close(fd)
+        channel.send(json.dumps({"pid": pid}).encode())
+        if channel.recv(64) == b'"go"':
+            os.write(go_write, b"g")
+        os.close(go_write)
+        channel.send(b'{"ok": true}')
+        while True:  # reap the runners that have ended
             try:
                 if os.waitpid(-1, os.WNOHANG)[0] == 0:
                     break

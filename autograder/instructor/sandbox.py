@@ -87,8 +87,14 @@ def _python_dirs() -> list[str]:
 
 def _bwrap_base(new_session: bool = True, tmp_bytes: int | None = None) -> list[str]:
     """No network, no IPC, own PID namespace, dies with its parent; the system and the
-    Python installation read-only, an empty /tmp; nothing of the course."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", *(["--new-session"] if new_session else [])]
+    Python installation read-only, an empty /tmp; nothing of the course. No capability
+    either: bubblewrap drops them for other users, but run by root it keeps them in the
+    sandbox's user namespace, where student code could remount a read-only folder
+    (the job's, shared by every submission) writable."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent"]
+    if os.geteuid() == 0:  # CAP_SETFCAP alone: a zygote's child may map its uid (0) in a namespace of its own
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETFCAP"]
+    args += ["--new-session"] if new_session else []
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += [*(["--size", str(tmp_bytes)] if tmp_bytes else []), "--tmpfs", "/tmp"]
     for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", "/etc/fonts"):
@@ -171,42 +177,22 @@ def run_functions(
         timeouts = [min((seconds or {}).get(t.function, cap), cap) for t in tasks]
         (run_dir / "run.json").write_text(json.dumps({"source": source, "timeouts": timeouts}))
         bwrap = _bwrap_works()
-        out_dir = "/results" if bwrap else str(run_dir / "out")
-        home = "/job" if bwrap else str(run_dir)
         (run_dir / "out").mkdir()
-        env = sandbox_env(home)
-        runner_args = ["-I", "-S", *_site_args()]
-        if bwrap:
-            out_bytes = limits.file_bytes * (len(tasks) + 2)
-            cmd = [*_bwrap_prefix(job_dir, run_dir, out_bytes), *_env_args(env), sys.executable, *runner_args]
-            cmd += ["/in/runner.py", "/in", "/run", "/results"]
-        else:
-            cmd = [
-                sys.executable,
-                *runner_args,
-                str(job_dir / "runner.py"),
-                str(job_dir),
-                str(run_dir),
-                out_dir,
-            ]
+        out_bytes = limits.file_bytes * (len(tasks) + 2)
         # one socket per function for its replayed helpers; the records stay on this side
         pairs = [socket.socketpair() for _ in tasks]
-        cmd.append(",".join(str(theirs.fileno()) for _, theirs in pairs))
         killed = None
         group = cgroups.group(limits.max_processes, limits.memory_bytes)
         received: list[bytes] = []
         try:
             try:
-                child = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    cwd=run_dir,
-                    env=env,
-                    preexec_fn=_limit(limits),
-                    pass_fds=[theirs.fileno() for _, theirs in pairs],
-                )
+                zygote = runner_zygote_for(job_dir, limits) if bwrap else None
+                child = None
+                if zygote is not None:
+                    theirs = [t for _, t in pairs]
+                    child = zygote.start(run_dir / "run.json", theirs, limits, out_bytes, group)
+                if child is None:
+                    child = _start_runner(job_dir, run_dir, bwrap, out_bytes, limits, pairs, group)
             finally:
                 for _, theirs in pairs:
                     theirs.close()
@@ -216,19 +202,15 @@ def run_functions(
             ]
             for server in servers:
                 server.start()
-            if group:
-                group.add(child.pid)
-            reader = threading.Thread(
-                target=_read_capped, args=(child, limits.file_bytes * (len(tasks) + 2), received)
-            )
+            reader = threading.Thread(target=_read_capped, args=(child, out_bytes, received))
             reader.start()
-            try:
-                child.wait(timeout=runner.WALL_SLACK * sum(map(runner.cpu_seconds, timeouts)) + 30)
-            except subprocess.TimeoutExpired:
+            reader.join(timeout=runner.WALL_SLACK * sum(map(runner.cpu_seconds, timeouts)) + 30)
+            if reader.is_alive():
                 child.kill()
-                child.wait()
                 killed = "the sandbox ran out of time and was stopped"
-            reader.join()
+                reader.join()
+            child.kill()  # its results are in: whatever it left running ends here
+            child.wait()
             for server in servers:
                 server.join(timeout=5)
         finally:
@@ -236,6 +218,34 @@ def run_functions(
                 group.close()
         files = _unbundle(b"".join(received))
         return [_read_result(files, i, task, killed) for i, task in enumerate(tasks)]
+
+
+def _start_runner(
+    job_dir: Path, run_dir: Path, bwrap: bool, out_bytes: int, limits: Limits, pairs: list, group
+) -> subprocess.Popen:
+    """A new sandbox (bubblewrap, else a plain subprocess) running the runner on ``run_dir``."""
+    env = sandbox_env("/job" if bwrap else str(run_dir))
+    runner_args = ["-I", "-S", *_site_args()]
+    if bwrap:
+        cmd = [*_bwrap_prefix(job_dir, run_dir, out_bytes), *_env_args(env), sys.executable, *runner_args]
+        cmd += ["/in/runner.py", "/in", "/run", "/results"]
+    else:
+        cmd = [sys.executable, *runner_args, str(job_dir / "runner.py"), str(job_dir), str(run_dir)]
+        cmd += [str(run_dir / "out")]
+    cmd.append(",".join(str(theirs.fileno()) for _, theirs in pairs))
+    child = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=run_dir,
+        env=env,
+        preexec_fn=_limit(limits),
+        pass_fds=[theirs.fileno() for _, theirs in pairs],
+    )
+    if group:
+        group.add(child.pid)
+    return child
 
 
 _JOBS: dict[int, tuple[list[Task], Path]] = {}
@@ -303,7 +313,7 @@ def _serve_helpers(channel: socket.socket, task: Task) -> None:
                 return
 
 
-def _read_capped(child: subprocess.Popen, cap: int, into: list[bytes]) -> None:
+def _read_capped(child: subprocess.Popen | ForkedKernel, cap: int, into: list[bytes]) -> None:
     """Read the child's result channel, at most ``cap`` bytes (then stop it)."""
     size = 0
     while chunk := child.stdout.read(1 << 16):
@@ -685,6 +695,126 @@ def _first_child_of(pid: int, timeout: float = 30.0) -> int:
             return int(found[0])
         time.sleep(0.002)
     raise RuntimeError(f"{SANDBOX_DID_NOT_START} (a forked kernel did not start)")
+
+
+class RunnerZygote:
+    """A worker's zygote for the trusted verify (``kernel_zygote.main_runner``): NumPy and the
+    runner imported once in a sandbox like the verify's, then a fresh, walled-off runner
+    forked per submission. A submission's definitions, result pipe and sockets reach it
+    only as file descriptors, handed to the forked child unread."""
+
+    def __init__(self, job_dir: Path, memory_bytes: int) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = sandbox_env("/job")
+        args = _bwrap_base(new_session=True, tmp_bytes=1024**2)
+        if _proc_fully_visible():  # so that each runner can mount a /proc of its own
+            at = args.index("--proc")
+            args[at : at + 2] = ["--bind", "/proc", "/proc"]
+        args += ["--ro-bind", str(job_dir), "/in"]
+        for place in ("/job", "/results", "/run", "/dev/shm"):  # each runner mounts its own there
+            args += ["--dir", place]
+        args += ["--chdir", "/job"]
+        args += ["--clearenv", *(a for k, v in env.items() for a in ("--setenv", k, v))]
+        source = Path(__file__).with_name("kernel_zygote.py").read_text(encoding="utf-8")
+        paths = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+        config = {"runner": "/in/runner.py"}
+        code = f"import sys\nsys.path[:0] = {paths!r}\n{source}\nmain_runner({config!r})\n"
+        try:
+            self.process = subprocess.Popen(
+                [*args, sys.executable, "-I", "-S", "-c", code],
+                stdin=theirs,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (memory_bytes,) * 2),
+            )
+        finally:
+            theirs.close()
+        self.channel = ours
+        ours.settimeout(60)
+        try:
+            ready = ours.recv(64) == b'{"ready": true}'
+        except OSError:
+            ready = False
+        if not ready:
+            self.close()
+            raise RuntimeError(f"{SANDBOX_DID_NOT_START} (the verify's zygote)")
+        self.host_pid = _first_child_of(_first_child(self.process))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.channel.close()
+
+    def start(
+        self, run_file: Path, channels: list[socket.socket], limits: Limits, out_bytes: int, group
+    ) -> ForkedKernel | None:
+        """The runner of one submission (its definitions in ``run_file``), in cgroup ``group``
+        (or none) before it runs anything; its results come on its ``stdout``. None: this
+        zygote could not start one (then none is tried again)."""
+        results, into = os.pipe()
+        source = os.open(run_file, os.O_RDONLY)
+        request = {
+            "limits": {
+                "cpu_seconds": limits.cpu_seconds,
+                "memory_bytes": limits.memory_bytes,
+                "file_bytes": limits.file_bytes,
+                "out_bytes": out_bytes,
+            }
+        }
+        try:
+            socket.send_fds(
+                self.channel, [json.dumps(request).encode()], [source, into, *(c.fileno() for c in channels)]
+            )
+            inner = json.loads(self.channel.recv(256)).get("pid")
+            child = _host_pid(self.host_pid, inner) if inner else None
+            if child and group:
+                group.add(child)
+            self.channel.send(b'"go"' if child else b'"stop"')
+            ok = self.channel.recv(64) == b'{"ok": true}'
+            init = _first_child_of(child) if ok and child else None
+        except (OSError, ValueError, RuntimeError):
+            init = None
+        finally:
+            os.close(source)
+            os.close(into)
+        if init is None:
+            os.close(results)
+            _RUNNER_ZYGOTE_FAILED.append(True)
+            self.close()
+            return None
+        forked = ForkedKernel(init)
+        forked.stdout = os.fdopen(results, "rb")
+        return forked
+
+
+_RUNNER_ZYGOTES: dict[tuple, RunnerZygote] = {}
+_RUNNER_ZYGOTE_FAILED: list[bool] = []
+_RUNS: dict[tuple, int] = {}
+
+
+def runner_zygote_for(job_dir: Path, limits: Limits) -> RunnerZygote | None:
+    """This process's verify zygote for ``job_dir``, from the second run of that job on (a
+    one-off job gains nothing from one); None where none can be had."""
+    if _RUNNER_ZYGOTE_FAILED:
+        return None
+    key = (os.getpid(), str(job_dir), limits.memory_bytes)
+    _RUNS[key] = _RUNS.get(key, 0) + 1
+    if _RUNS[key] < 2:
+        return None
+    zygote = _RUNNER_ZYGOTES.get(key)
+    if zygote is None or not zygote.alive():
+        for old in [k for k in _RUNNER_ZYGOTES if k[0] == key[0]]:
+            _RUNNER_ZYGOTES.pop(old).close()  # one per process: the job graded now
+        try:
+            zygote = _RUNNER_ZYGOTES[key] = RunnerZygote(job_dir, limits.memory_bytes)
+        except (OSError, RuntimeError) as exc:
+            _RUNNER_ZYGOTE_FAILED.append(True)
+            print(f"verify zygote not used: {exc}", file=sys.stderr)
+            return None
+    return zygote
 
 
 _ZYGOTES: dict[tuple, KernelZygote] = {}
