@@ -11,7 +11,9 @@ its own processes, and be in the submission's cgroup where cgroups are available
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -59,6 +61,18 @@ for place in ["/tmp", "/home/student", "/dev/shm", "/run", "/proc", "/"]:
         report["unmounted"].append(place)
     if libc.mount(None, place.encode(), None, 32 | 4096, None) == 0:  # MS_REMOUNT | MS_BIND, writable
         report["remounted"].append(place)
+report["settings"] = []  # opened for writing only, never written
+for setting in ["/proc/sys/kernel/printk_ratelimit", "/proc/sysrq-trigger"]:
+    try:
+        os.close(os.open(setting, os.O_WRONLY))
+        report["settings"].append(setting)
+    except OSError:
+        pass
+keyctl = {{"x86_64": (248, 249), "aarch64": (217, 218)}}.get(os.uname().machine)
+if keyctl:  # a key in the session keyring, after looking for an earlier kernel's
+    if libc.syscall(keyctl[1], b"user", b"zygote-probe-key", None, -3) > 0:
+        report["found"].append("session keyring")
+    libc.syscall(keyctl[0], b"user", b"zygote-probe-key", b"mark", 4, -3)
 report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 report["fds"] = sorted({{os.readlink(f"/proc/self/fd/{{fd}}").split(":")[0]
                         for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{{fd}}")}})
@@ -85,6 +99,9 @@ def _run(box: KernelSandbox) -> dict:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> list[dict]:
+    keyctl = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+    if keyctl:  # the grader in a session keyring of its own, as under a login or a service manager
+        ctypes.CDLL(None).syscall(keyctl, 1, b"autograder-test-session")
     box = KernelSandbox(
         student_library(tmp_path_factory.mktemp("zygote") / "library"), 2 * 1024**3, zygote=True
     )
@@ -102,6 +119,11 @@ def test_a_kernel_finds_nothing_of_the_one_before(reports) -> None:
 
 def test_a_kernel_imports_the_check_library(reports) -> None:
     assert all(report["check_library"] for report in reports)
+
+
+def test_a_kernel_cannot_change_the_machines_settings(reports) -> None:
+    for report in reports:
+        assert report["settings"] == [], report["settings"]
 
 
 def test_a_kernel_writes_only_to_its_own_tmpfs(reports) -> None:

@@ -8,12 +8,15 @@ function: it writes a mark everywhere it can, tries to undo the mounts, lists th
 processes it sees and its file descriptors, and reports whether it found an earlier
 submission's marks. The first runs in a new sandbox, the next two are forked by the
 zygote: they must find none, write only to their own tmpfs, see only their own
-processes, and leave no trace of their source in the zygote's memory.
+processes, leave no key in a keyring the next one shares, change none of the machine's
+settings, and leave no trace of their source in the zygote's memory.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -50,6 +53,20 @@ def probe():
             report["unmounted"].append(place)
         if libc.mount(None, place.encode(), None, 32 | 4096, None) == 0:  # MS_REMOUNT | MS_BIND
             report["remounted"].append(place)
+    report["settings"] = []  # opened for writing only, never written
+    for setting in ["/proc/sys/kernel/printk_ratelimit", "/proc/sysrq-trigger"]:
+        try:
+            os.close(os.open(setting, os.O_WRONLY))
+            report["settings"].append(setting)
+        except OSError:
+            pass
+    # a key in the session keyring: add_key(2), after looking for an earlier one (request_key)
+    keyctl = {{"x86_64": (248, 249), "aarch64": (217, 218)}}.get(os.uname().machine)
+    if keyctl:
+        add, request = keyctl
+        if libc.syscall(request, b"user", b"verify-probe-key", None, -3) > 0:
+            report["found"].append("session keyring")
+        libc.syscall(add, b"user", b"verify-probe-key", b"mark", 4, -3)
     report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
     report["fds"] = sorted(os.readlink(f"/proc/self/fd/{{fd}}") for fd in os.listdir("/proc/self/fd")
                            if os.path.exists(f"/proc/self/fd/{{fd}}"))
@@ -90,6 +107,10 @@ def reports() -> list[tuple[dict, bool, int | None]]:
     """(the probe's report, whether the zygote ran it, the zygote's pid) per submission."""
     task = Task("probe", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
     tasks = [task]
+    # the grader in a session keyring of its own, as under a login or a service manager
+    keyctl = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+    if keyctl:
+        ctypes.CDLL(None).syscall(keyctl, 1, b"autograder-test-session")
     found = []
     for i in range(3):
         source = f"SECRET_OF_SUBMISSION = 'submission-{i}-{'x' * 40}'\n" + PROBE
@@ -108,6 +129,13 @@ def test_the_second_run_of_a_job_is_forked_by_the_zygote(reports) -> None:
 def test_a_runner_finds_nothing_of_the_one_before(reports) -> None:
     for report, _, _ in reports:
         assert report["found"] == [], report
+
+
+def test_a_runner_cannot_change_the_machines_settings(reports) -> None:
+    """Not the kernel's settings nor its reboot switch, which the machine's root may write on
+    file permissions alone (the grader run by root runs student code as uid 0)."""
+    for report, _, _ in reports:
+        assert report["settings"] == [], report["settings"]
 
 
 def test_a_runner_writes_only_to_its_own_tmpfs(reports) -> None:

@@ -85,17 +85,22 @@ def _python_dirs() -> list[str]:
     return sorted(p for p in paths if Path(p).exists() and not Path(p).is_relative_to(root))
 
 
-def _bwrap_base(new_session: bool = True, tmp_bytes: int | None = None) -> list[str]:
+def _bwrap_base(new_session: bool = True, tmp_bytes: int | None = None, zygote: bool = False) -> list[str]:
     """No network, no IPC, own PID namespace, dies with its parent; the system and the
-    Python installation read-only, an empty /tmp; nothing of the course. No capability
-    either: bubblewrap drops them for other users, but run by root it keeps them in the
-    sandbox's user namespace, where student code could remount a read-only folder
-    (the job's, shared by every submission) writable."""
+    Python installation read-only, an empty /tmp; nothing of the course.
+
+    Run by root, bubblewrap keeps every capability in the sandbox's user namespace (student
+    code could remount the job's folder, shared by every submission, writable) and the
+    sandbox's uid is the machine's root, who may write the kernel's settings in
+    ``/proc/sys`` (and reboot it through ``/proc/sysrq-trigger``) on file permissions alone.
+    So no capability is kept (but CAP_SETFCAP, with which a zygote's child maps its uid in
+    a namespace of its own) and ``/proc`` is read-only; a ``zygote`` keeps it writable for
+    its children, which mount their own and cover those parts (``kernel_zygote``)."""
     args = ["bwrap", "--unshare-all", "--die-with-parent"]
-    if os.geteuid() == 0:  # CAP_SETFCAP alone: a zygote's child may map its uid (0) in a namespace of its own
+    if os.geteuid() == 0:
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETFCAP"]
     args += ["--new-session"] if new_session else []
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--proc", "/proc", *([] if zygote else ["--remount-ro", "/proc"]), "--dev", "/dev"]
     args += [*(["--size", str(tmp_bytes)] if tmp_bytes else []), "--tmpfs", "/tmp"]
     for system_dir in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", "/etc/fonts"):
         if Path(system_dir).exists():
@@ -510,6 +515,7 @@ class KernelSandbox:
             f"sys.path[:0] = {paths!r}; "
             f"[resource.setrlimit(r, (v, v)) for r, v in (({resource.RLIMIT_AS}, {self.memory_bytes}), "
             f"({resource.RLIMIT_FSIZE}, {64 * 1024**2}), ({resource.RLIMIT_CORE}, 0))]; "
+            "from autograder.student.runner import new_session_keyring; new_session_keyring(); "
             "sys.argv = ['ipykernel'] + sys.argv[1:]; "
             "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()"
         )
@@ -521,7 +527,7 @@ class KernelSandbox:
         kernel it forks then walls itself off in namespaces of its own."""
         home, env = self.HOME, self.env()
         env.pop("NBGRADER_EXECUTION", None)
-        args = _bwrap_base(new_session=True, tmp_bytes=1024**2)
+        args = _bwrap_base(new_session=True, tmp_bytes=1024**2, zygote=True)
         # not under /tmp (where the library is made), on which each kernel mounts a fresh tmpfs
         library = ZYGOTE_LIBRARY
         if _proc_fully_visible():
@@ -706,7 +712,7 @@ class RunnerZygote:
     def __init__(self, job_dir: Path, memory_bytes: int) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = sandbox_env("/job")
-        args = _bwrap_base(new_session=True, tmp_bytes=1024**2)
+        args = _bwrap_base(new_session=True, tmp_bytes=1024**2, zygote=True)
         if _proc_fully_visible():  # so that each runner can mount a /proc of its own
             at = args.index("--proc")
             args[at : at + 2] = ["--bind", "/proc", "/proc"]
