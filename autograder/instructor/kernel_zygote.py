@@ -1,4 +1,7 @@
-"""The program of a kernel zygote: run inside the kernel sandbox, never imported by the grader.
+"""The program of the zygotes: run inside a sandbox, never imported by the grader.
+
+Two kinds: a grading kernel's (``main``, below) and the trusted verify's runner's
+(``main_runner``, at the end), which forks a runner per submission with the same walls.
 
 Starting a grading kernel costs about a second of CPU, most of it importing ipykernel,
 IPython and NumPy. A zygote imports them once, in a sandbox like a kernel's (bubblewrap:
