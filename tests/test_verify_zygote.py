@@ -80,8 +80,10 @@ def probe():
 """
 
 
-def _zygote_pid() -> int | None:
-    alive = [z for z in sandbox._RUNNER_ZYGOTES.values() if z.alive()]
+def _zygote_pid(tasks: list[Task]) -> int | None:
+    """The pid of this process's zygote for ``tasks``' job, if it has one."""
+    job = str(sandbox._job_folder(tasks))
+    alive = [z for key, z in sandbox._RUNNER_ZYGOTES.items() if key[1] == job and z.alive()]
     return alive[0].host_pid if alive else None
 
 
@@ -117,7 +119,8 @@ def reports() -> list[tuple[dict, bool, int | None]]:
         run = run_functions([source], tasks, Limits())[0]
         assert run.outputs, run.errors
         text = run.stdout["c0"]
-        found.append((json.loads(text.split("REPORT", 1)[1]), _zygote_pid() is not None, _zygote_pid()))
+        pid = _zygote_pid(tasks)
+        found.append((json.loads(text.split("REPORT", 1)[1]), pid is not None, pid))
     assert not sandbox._RUNNER_ZYGOTE_FAILED, "the zygote could not fork a runner here (nested namespaces?)"
     return found
 
@@ -174,8 +177,9 @@ def test_results_are_the_same_with_and_without_the_zygote(tmp_path: Path) -> Non
     import numpy as np
 
     task = Task("f", {"calls": [{"label": "c0", "args": [{"__nd__": "x"}], "kwargs": {}}]}, {"x": np.ones(3)})
-    runs = [run_functions([source], [task])[0] for _ in range(2)]
-    assert _zygote_pid() is not None
+    tasks = [task]
+    runs = [run_functions([source], tasks)[0] for _ in range(2)]
+    assert _zygote_pid(tasks) is not None
     assert runs[0].outputs.keys() == runs[1].outputs.keys() and runs[0].outputs
     for key, value in runs[0].outputs.items():
         np.testing.assert_array_equal(value, runs[1].outputs[key])

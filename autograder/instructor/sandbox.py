@@ -591,8 +591,11 @@ class ForkedKernel:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._fd = os.pidfd_open(pid)
         self.returncode: int | None = None
+        try:
+            self._fd = os.pidfd_open(pid)
+        except ProcessLookupError:  # it has already ended (a runner with nothing to run)
+            self.returncode = -9
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -736,6 +739,7 @@ class RunnerZygote:
         finally:
             theirs.close()
         self.channel = ours
+        self._lock = threading.Lock()
         ours.settimeout(60)
         try:
             ready = ours.recv(64) == b'{"ready": true}'
@@ -770,22 +774,22 @@ class RunnerZygote:
                 "out_bytes": out_bytes,
             }
         }
-        try:
-            socket.send_fds(
-                self.channel, [json.dumps(request).encode()], [source, into, *(c.fileno() for c in channels)]
-            )
-            inner = json.loads(self.channel.recv(256)).get("pid")
-            child = _host_pid(self.host_pid, inner) if inner else None
-            if child and group:
-                group.add(child)
-            self.channel.send(b'"go"' if child else b'"stop"')
-            ok = self.channel.recv(64) == b'{"ok": true}'
-            init = _first_child_of(child) if ok and child else None
-        except (OSError, ValueError, RuntimeError):
-            init = None
-        finally:
-            os.close(source)
-            os.close(into)
+        with self._lock:  # one request at a time on the channel
+            try:
+                fds = [source, into, *(c.fileno() for c in channels)]
+                socket.send_fds(self.channel, [json.dumps(request).encode()], fds)
+                inner = json.loads(self.channel.recv(256)).get("pid")
+                child = _host_pid(self.host_pid, inner) if inner else None
+                if child and group:
+                    group.add(child)
+                self.channel.send(b'"go"' if child else b'"stop"')
+                ok = self.channel.recv(64) == b'{"ok": true}'
+                init = _first_child_of(child) if ok and child else None
+            except (OSError, ValueError, RuntimeError):
+                init = None
+            finally:
+                os.close(source)
+                os.close(into)
         if init is None:
             os.close(results)
             _RUNNER_ZYGOTE_FAILED.append(True)
