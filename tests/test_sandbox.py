@@ -12,6 +12,7 @@ Files that are not notebooks get a ``NotebookError`` message on every grade cell
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -214,7 +215,12 @@ def test_the_limit_is_cpu_time_so_a_busy_machine_does_not_fail_honest_work(tmp_p
     assert phrase in waiting.outcome.message(), waiting.outcome.message()
     deaf = results["gru_forward"]
     assert deaf.score == 0.0
-    assert f"it ran longer than {WALL:.0f} s of CPU time" in deaf.outcome.message(), deaf.outcome.message()
+    message = deaf.outcome.message()
+    if f"it ran longer than {WALL:.0f} s of CPU time" not in message:
+        # a machine busier than its cores gave it under half a core: the clock stopped it
+        # first, before its CPU limit's second, hard, signal could; never after it
+        used = re.search(r"within \d+ s of wall-clock time, having used ([\d.]+) s of CPU", message)
+        assert used and float(used.group(1)) < WALL + 1, message
 
 
 # Top-level code of the student's that reaches for the sandbox's own time limits: the
