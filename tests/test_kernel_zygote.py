@@ -11,9 +11,7 @@ its own processes, and be in the submission's cgroup where cgroups are available
 
 from __future__ import annotations
 
-import ctypes
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -22,6 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from probes import join_a_session_keyring, probe_code
 
 from autograder.instructor import cgroups
 from autograder.instructor.sandbox import (
@@ -42,45 +41,9 @@ pytestmark = [
 
 PLACES = ["/", "/dev", "/dev/shm", "/etc", "/home", "/home/student", "/tmp", "/run", "/run/kernel", "/usr"]
 
-PROBE = f"""
-import ctypes, json, os, socket
-libc = ctypes.CDLL(None, use_errno=True)
-report = {{"found": [], "wrote": [], "unmounted": [], "remounted": []}}
-for place in {PLACES!r}:
-    mark = place.rstrip("/") + "/zygote-probe-mark"
-    if os.path.exists(mark):
-        report["found"].append(place)
-    try:
-        with open(mark, "w") as f:
-            f.write("left by an earlier kernel")
-        report["wrote"].append(place)
-    except OSError:
-        pass
-for place in ["/tmp", "/home/student", "/dev/shm", "/run", "/proc", "/"]:
-    if libc.umount2(place.encode(), 2) == 0:  # MNT_DETACH
-        report["unmounted"].append(place)
-    if libc.mount(None, place.encode(), None, 32 | 4096, None) == 0:  # MS_REMOUNT | MS_BIND, writable
-        report["remounted"].append(place)
-report["settings"] = []  # opened for writing only, never written
-for setting in ["/proc/sys/kernel/printk_ratelimit", "/proc/sysrq-trigger"]:
-    try:
-        os.close(os.open(setting, os.O_WRONLY))
-        report["settings"].append(setting)
-    except OSError:
-        pass
-keyctl = {{"x86_64": (248, 249), "aarch64": (217, 218)}}.get(os.uname().machine)
-if keyctl:  # a key in the session keyring, after looking for an earlier kernel's
-    if libc.syscall(keyctl[1], b"user", b"zygote-probe-key", None, -3) > 0:
-        report["found"].append("session keyring")
-    libc.syscall(keyctl[0], b"user", b"zygote-probe-key", b"mark", 4, -3)
-report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-report["fds"] = sorted({{os.readlink(f"/proc/self/fd/{{fd}}").split(":")[0]
-                        for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{{fd}}")}})
-try:
-    socket.create_connection(("1.1.1.1", 53), timeout=2)
-    report["network"] = True
-except OSError:
-    report["network"] = False
+PROBE = (
+    probe_code(PLACES, ["/tmp", "/home/student", "/dev/shm", "/run", "/proc", "/"], "zygote-probe")
+    + """
 try:
     from autograder.student.checks import check  # what every notebook imports
     report["check_library"] = True
@@ -88,6 +51,7 @@ except ImportError:
     report["check_library"] = False
 print("REPORT" + json.dumps(report))
 """
+)
 
 
 def _run(box: KernelSandbox) -> dict:
@@ -99,9 +63,7 @@ def _run(box: KernelSandbox) -> dict:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> list[dict]:
-    keyctl = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
-    if keyctl:  # the grader in a session keyring of its own, as under a login or a service manager
-        ctypes.CDLL(None).syscall(keyctl, 1, b"autograder-test-session")
+    join_a_session_keyring()
     box = KernelSandbox(
         student_library(tmp_path_factory.mktemp("zygote") / "library"), 2 * 1024**3, zygote=True
     )

@@ -14,12 +14,12 @@ settings, and leave no trace of their source in the zygote's memory.
 
 from __future__ import annotations
 
-import ctypes
 import json
-import os
+import textwrap
 from pathlib import Path
 
 import pytest
+from probes import join_a_session_keyring, probe_code
 
 from autograder.instructor import sandbox
 from autograder.instructor.sandbox import Limits, Task, backend, run_functions
@@ -30,54 +30,13 @@ pytestmark = [
 ]
 
 PLACES = ["/", "/dev", "/dev/shm", "/etc", "/in", "/job", "/results", "/run", "/tmp", "/usr"]
+MOUNT_POINTS = ["/tmp", "/job", "/results", "/run", "/in", "/proc", "/"]
 
-PROBE = f"""
-import ctypes, json, os, socket
-libc = ctypes.CDLL(None, use_errno=True)
-
-
-def probe():
-    report = {{"found": [], "wrote": [], "unmounted": [], "remounted": []}}
-    for place in {PLACES!r}:
-        mark = place.rstrip("/") + "/verify-probe-mark"
-        if os.path.exists(mark):
-            report["found"].append(place)
-        try:
-            with open(mark, "w") as f:
-                f.write("left by an earlier submission")
-            report["wrote"].append(place)
-        except OSError:
-            pass
-    for place in ["/tmp", "/job", "/results", "/run", "/in", "/proc", "/"]:
-        if libc.umount2(place.encode(), 2) == 0:  # MNT_DETACH
-            report["unmounted"].append(place)
-        if libc.mount(None, place.encode(), None, 32 | 4096, None) == 0:  # MS_REMOUNT | MS_BIND
-            report["remounted"].append(place)
-    report["settings"] = []  # opened for writing only, never written
-    for setting in ["/proc/sys/kernel/printk_ratelimit", "/proc/sysrq-trigger"]:
-        try:
-            os.close(os.open(setting, os.O_WRONLY))
-            report["settings"].append(setting)
-        except OSError:
-            pass
-    # a key in the session keyring: add_key(2), after looking for an earlier one (request_key)
-    keyctl = {{"x86_64": (248, 249), "aarch64": (217, 218)}}.get(os.uname().machine)
-    if keyctl:
-        add, request = keyctl
-        if libc.syscall(request, b"user", b"verify-probe-key", None, -3) > 0:
-            report["found"].append("session keyring")
-        libc.syscall(add, b"user", b"verify-probe-key", b"mark", 4, -3)
-    report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-    report["fds"] = sorted(os.readlink(f"/proc/self/fd/{{fd}}") for fd in os.listdir("/proc/self/fd")
-                           if os.path.exists(f"/proc/self/fd/{{fd}}"))
-    try:
-        socket.create_connection(("1.1.1.1", 53), timeout=2)
-        report["network"] = True
-    except OSError:
-        report["network"] = False
-    print("REPORT" + json.dumps(report))
-    return 1
-"""
+PROBE = (
+    "def probe():\n"
+    + textwrap.indent(probe_code(PLACES, MOUNT_POINTS, "verify-probe"), "    ")
+    + '    print("REPORT" + json.dumps(report))\n    return 1\n'
+)
 
 
 def _zygote_pid(tasks: list[Task]) -> int | None:
@@ -109,10 +68,7 @@ def reports() -> list[tuple[dict, bool, int | None]]:
     """(the probe's report, whether the zygote ran it, the zygote's pid) per submission."""
     task = Task("probe", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
     tasks = [task]
-    # the grader in a session keyring of its own, as under a login or a service manager
-    keyctl = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
-    if keyctl:
-        ctypes.CDLL(None).syscall(keyctl, 1, b"autograder-test-session")
+    join_a_session_keyring()
     found = []
     for i in range(3):
         source = f"SECRET_OF_SUBMISSION = 'submission-{i}-{'x' * 40}'\n" + PROBE

@@ -178,8 +178,27 @@ def _new_session_keyring() -> None:
         _libc.syscall(_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None)
 
 
-def _reap_until(child: int) -> None:
-    """As an init process: reap every process of the namespace, end when ``child`` does."""
+def _under_an_init(handed_on: list[int] | tuple[int, ...] = ()) -> None:
+    """After the walls: fork the first process of the new PID namespace (this process waits
+    for it and ends as it ends). That init mounts its own /proc, locks the mounts, forks
+    the one process that returns from here, reaps every process of the namespace and ends
+    with that one. ``handed_on``: file descriptors only the returning process keeps."""
+    init = os.fork()
+    if init:  # outside the new PID namespace: wait for it, say how it ended
+        for fd in handed_on:
+            os.close(fd)
+        _, status = os.waitpid(init, 0)
+        os._exit(_exit_code(status))
+    try:
+        _die_with_parent()
+        _own_proc_and_locked_mounts()
+        child = os.fork()
+    except BaseException:  # noqa: BLE001
+        os._exit(72)
+    if not child:
+        return
+    for fd in handed_on:
+        os.close(fd)
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
@@ -222,18 +241,7 @@ def _kernel(config: dict, request: dict, go: int) -> None:
         _close_fds()
     except BaseException:  # noqa: BLE001 - the grader sees the child gone: not started
         os._exit(71)
-    init = os.fork()
-    if init:  # outside the new PID namespace: wait for it, say how it ended
-        _, status = os.waitpid(init, 0)
-        os._exit(_exit_code(status))
-    try:
-        _die_with_parent()
-        _own_proc_and_locked_mounts()
-        kernel = os.fork()
-    except BaseException:  # noqa: BLE001
-        os._exit(72)
-    if kernel:  # init: reap everything, end with the kernel
-        _reap_until(kernel)
+    _under_an_init()
     try:
         _die_with_parent()
         for limit, value in (
@@ -334,23 +342,7 @@ def _runner(request: dict, go: int, fds: list[int]) -> None:
         _mount(None, "/run", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     except BaseException:  # noqa: BLE001 - the grader sees no results: not started
         os._exit(71)
-    mine = fds[1:]  # the result pipe, the helpers' sockets: the runner's alone
-    init = os.fork()
-    if init:
-        for fd in mine:
-            os.close(fd)
-        _, status = os.waitpid(init, 0)
-        os._exit(_exit_code(status))
-    try:
-        _die_with_parent()
-        _own_proc_and_locked_mounts()
-        child = os.fork()
-    except BaseException:  # noqa: BLE001
-        os._exit(72)
-    if child:
-        for fd in mine:
-            os.close(fd)
-        _reap_until(child)
+    _under_an_init(fds[1:])  # the result pipe, the helpers' sockets: the runner's alone
     try:
         _die_with_parent()
         for limit, value in (
