@@ -1,14 +1,23 @@
 """While nbgrader grades, a grade cell's public check of the function the self-check cell
 just checked gives that verdict again without running the function a second time (the
 kernel's verdict is only a claim; the trusted verify decides). A function defined anew is
-checked anew, and outside grading every check runs."""
+checked anew, and outside grading every check runs.
+
+``sample``'s public check, while nbgrader grades, first runs each case's first draws and
+stops there when they are the course's own, draw for draw; anything else gets every draw."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from variants import VARIANTS
 
-from autograder.instructor.reference import reference
+from autograder.instructor.mistakes import CATALOG
+from autograder.instructor.reference import mutant, reference
 from autograder.student import checks
+from autograder.student.checks import load_vectors
+from autograder.student.judge import Run, compared_draws, judge
+from autograder.student.specs import SPECS
 
 
 def _counting(fn):
@@ -68,3 +77,93 @@ def test_outside_grading_every_check_runs(clean) -> None:
     first = len(calls)
     checks.check("rnn_cell_forward", fn)
     assert len(calls) == 2 * first
+
+
+# --- sample under the grader: the course's own first draws, else every draw ------------
+
+
+def _sample_calls(fn):
+    """``fn`` counting its calls per case label (the seeds' generators differ per case)."""
+    calls: list[int] = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return fn(*args, **kwargs)
+
+    return counted, calls
+
+
+def _public_draws() -> tuple[int, int]:
+    """(draws of a full public check, draws when every case's first draws are the course's)."""
+    plan = load_vectors(SPECS["sample"])[0]
+    full = sum(c["repeat"] for c in plan["calls"])
+    return full, sum(compared_draws(c["repeat"]) for c in plan["calls"])
+
+
+def test_under_the_grader_a_correct_sampler_runs_only_its_first_draws(clean) -> None:
+    """The course's sampler draws, draw for draw, what the vectors keep of the course's draws:
+    only those are run, and the claim is a pass."""
+    clean.setenv("NBGRADER_EXECUTION", "autograde")
+    fn, calls = _sample_calls(reference("assign_5b").sample)
+    outcome = checks.evaluate("sample", fn)
+    full, first = _public_draws()
+    assert outcome.passed, outcome.message()
+    assert len(calls) == first < full / 2
+
+
+def test_outside_grading_a_sampler_runs_every_draw(clean) -> None:
+    clean.delenv("NBGRADER_EXECUTION", raising=False)
+    fn, calls = _sample_calls(reference("assign_5b").sample)
+    assert checks.evaluate("sample", fn).passed
+    assert len(calls) == _public_draws()[0]
+
+
+@pytest.mark.parametrize(
+    "label", [v.label for v in VARIANTS if v.function == "sample"], ids=lambda label: label[:30]
+)
+def test_a_sampler_that_draws_another_way_gets_the_whole_check(clean, label: str) -> None:
+    """A correct sampler whose draws are not the course's (the Gumbel-max trick, the global
+    np.random) is judged on all its draws and passes; one that draws as rng.choice does
+    (a cumulative sum and rng.random()) passes on its first draws."""
+    clean.setenv("NBGRADER_EXECUTION", "autograde")
+    [variant] = [v for v in VARIANTS if v.function == "sample" and v.label == label]
+    fn, calls = _sample_calls(variant.load().sample)
+    outcome = checks.evaluate("sample", fn)
+    full, first = _public_draws()
+    assert outcome.passed, outcome.message()
+    assert len(calls) == (first if "rng.random()" in label else first + full)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [(m.name, e) for m in CATALOG["sample"] for e in m.forms],
+    ids=lambda form: form[0][:30],
+)
+def test_every_catalogued_sampling_mistake_gets_the_verdict_of_the_whole_check(clean, form) -> None:
+    """A catalogued mistake draws otherwise than the course within its first draws of every
+    case it fails: the grading kernel's claim is the full check's, word for word."""
+    fn = mutant("assign_5b", "sample", form[1]).sample
+    verdicts = []
+    for grading in (False, True):
+        if grading:
+            clean.setenv("NBGRADER_EXECUTION", "autograde")
+        else:
+            clean.delenv("NBGRADER_EXECUTION", raising=False)
+        outcome = checks.evaluate("sample", fn)
+        verdicts.append((outcome.passed, sorted(outcome.failed_cases), outcome.message()))
+    assert not verdicts[0][0]
+    assert verdicts[1] == verdicts[0]
+
+
+def test_the_judge_refuses_first_draws_that_are_not_the_courses() -> None:
+    """Only the course's own draws pass on a part of a case; anything else needs all its
+    draws (``checks.first_draws_first`` runs them): a caller that skipped them is a bug."""
+    spec = SPECS["sample"]
+    plan, arrays, expected = load_vectors(spec)
+    call = plan["calls"][0]
+    n = compared_draws(call["repeat"])
+    outputs = {f"{call['label']}/out/{i}": np.array([0, 5]) for i in range(n)}
+    structure = {k: "list_of_scalars" for k in outputs}
+    run = Run(outputs, structure, {}, first_draws={call["label"]: n})
+    with pytest.raises(ValueError, match="need a full run"):
+        judge(spec, [call], run, expected)

@@ -30,7 +30,15 @@ import numpy as np
 from autograder.instructor.mistakes import CATALOG
 from autograder.instructor.reference import mutant, reference
 from autograder.student.checks import quiet, split_vectors
-from autograder.student.judge import Run, error_signature, judge, output_key, problem_kind
+from autograder.student.judge import (
+    Run,
+    compared_draws,
+    draw_table,
+    error_signature,
+    judge,
+    output_key,
+    problem_kind,
+)
 from autograder.student.paths import cache_file
 from autograder.student.runner import decode, encode, pack, run_plan, same, unpack
 from autograder.student.specs import SPECS, Spec, specs_for
@@ -147,6 +155,8 @@ def expected_data(spec: Spec, hidden: bool, plan: dict, arrays: Arrays, salt: in
     with quiet():
         if spec.kind == "distribution":
             _sample_tables(plan, arrays, ref, expected)
+            if not hidden:
+                _first_draws(plan, arrays, getattr(ref, spec.name), expected)
         else:
             outputs, _, errors, _ = run_plan(getattr(ref, spec.name), plan, arrays)
             if errors:
@@ -210,6 +220,22 @@ def _sample_tables(plan: dict, arrays: Arrays, ref: ModuleType, expected: Arrays
             y = ref.rnn_forward(x, np.zeros((n_a, 1)), parameters)[1][:, 0, -1]
             y = y ** (1 / temperature)  # softmax(u / T), since y = softmax(u)
             expected[f"probs/{call['label']}/" + "-".join(map(str, prefix))] = y / y.sum()
+
+
+def _first_draws(plan: dict, arrays: Arrays, sampler: Any, expected: Arrays) -> None:
+    """The course's own first draws of each public case (``judge.compared_draws``), with
+    which the grading kernel compares a student's before it runs all of them
+    (``checks.first_draws_first``). Public: the same inputs are in the vectors. Another
+    CPU draws the same: a draw changes only where a uniform number falls within a
+    rounding (about 1e-16) of a step of the cumulative probabilities."""
+    for call in plan["calls"]:
+        n = compared_draws(call["repeat"])
+        if n < call["repeat"]:
+            outputs, _, errors, _ = run_plan(sampler, {"calls": [{**call, "repeat": n}]}, arrays)
+            table = draw_table(call, [outputs.get(f"{call['label']}/out/{i}") for i in range(n)])
+            if errors or table is None:
+                raise RuntimeError(f"the reference sampler failed on {call['label']!r}: {errors}")
+            expected[f"draws/{call['label']}"] = table
 
 
 def suite_vectors(assignment: str, hidden: bool, salt: int = 0) -> Arrays:

@@ -76,6 +76,41 @@ class Run:
     errors: dict[str, str]
     stdout: dict[str, str] = field(default_factory=dict)
     seconds: float | None = None  # CPU time of the whole plan, where measured (the verify)
+    # sample's cases run for their first draws only, and how many (``checks.judged``
+    # under the grader): each is passed only if those draws are the course's own
+    first_draws: dict[str, int] = field(default_factory=dict)
+
+
+def compared_draws(repeat: int) -> int:
+    """How many of a case's ``repeat`` draws the grading kernel first compares, draw for
+    draw, with the course's own sampler (``checks.judged``): a third, at least 200.
+
+    Every catalogued mistake of ``sample`` draws differently within its first 116 draws of
+    every public case it fails (a rare newline, a max_length hit at a low temperature),
+    most within the first 20: ``tests/test_check_repeat.py`` checks that each is still
+    judged as in a full run."""
+    return min(repeat, max(repeat // 3, 200))
+
+
+def draw_table(call: dict, seqs: list) -> np.ndarray | None:
+    """The draws ``seqs`` of ``call`` as the rows of a table padded with -1, as the public
+    vectors keep the course's first draws; None when one is not a list of ints of at most
+    the call's ``max_length``."""
+    width = _int_kwarg(call, "max_length", 50)
+    table = np.full((len(seqs), width), -1, dtype=np.int64)
+    for i, seq in enumerate(seqs):
+        seq = np.asarray(seq) if seq is not None else np.zeros(0)
+        if seq.ndim != 1 or seq.dtype.kind not in "iu" or not 0 < seq.size <= width:
+            return None
+        table[i, : seq.size] = seq
+    return table
+
+
+def course_draws(call: dict, seqs: list, expected: Arrays) -> bool:
+    """Whether ``seqs`` are, draw for draw, the course's own first draws of ``call``."""
+    course = expected.get(f"draws/{call['label']}")
+    table = draw_table(call, seqs)
+    return course is not None and table is not None and np.array_equal(table, course)
 
 
 def _fmt(x: float) -> str:
@@ -400,7 +435,8 @@ def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays
     problems: list[str] = []
     failed: list[str] = []
     for call in calls:
-        label, repeat = call["label"], call["repeat"]
+        label = call["label"]
+        repeat = run.first_draws.get(label, call["repeat"])
         max_length = _int_kwarg(call, "max_length", 50)
         vocab = expected[f"probs/{label}/"].size
         newline = vocab - 1
@@ -447,6 +483,10 @@ def judge_distribution(spec: Spec, calls: list[dict], run: Run, expected: Arrays
             problems.append(f"case '{label}': your sample {bad}.")
             failed.append(label)
             continue
+        if label in run.first_draws:
+            if not course_draws(call, seqs, expected):
+                raise ValueError(f"case {label!r}: first draws that are not the course's need a full run")
+            continue  # the course's own draws, draw for draw: they follow the model
         for step in range(JUDGED_CHARACTERS):
             problem = _step_problem(seqs, step, expected, f"probs/{label}/")
             if problem == "too few":
