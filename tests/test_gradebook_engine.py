@@ -1,15 +1,18 @@
 """``gradebook.one_engine``: while one submission is graded, nbgrader's many openings of
-its scratch gradebook share one database engine, and nothing of it outlives the block."""
+its scratch gradebook share one database engine, and nothing of it outlives the block.
+``gradebook.scratch_engine``: the scratch gradebooks a worker grades one after another
+share one engine (its compiled statements), and each submission's rows stay in its own."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.instructor.gradebook import one_engine
+from autograder.instructor.gradebook import one_engine, scratch_engine
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +59,62 @@ def test_the_block_lets_go_of_the_engine_when_grading_fails(tmp_path: Path, empt
     except RuntimeError:
         pass
     assert opened(url).engine is not shared
+
+
+def students(url: str) -> list[str]:
+    with Gradebook(url) as gb:
+        return sorted(s.id for s in gb.students)
+
+
+def test_a_workers_scratch_gradebooks_share_one_engine_and_keep_their_own_rows(
+    tmp_path: Path, empty_gradebook: Path
+) -> None:
+    urls = copies(empty_gradebook, tmp_path, "a.db", "b.db", "c.db")
+    engines = []
+    for i, url in enumerate(urls):
+        with scratch_engine(url):
+            with Gradebook(url) as gb:
+                gb.add_student(f"s{i}")
+                engines.append(gb.engine)
+            assert students(url) == [f"s{i}"]  # a later opening reads what the first wrote
+    assert engines[0] is engines[1] is engines[2], "each submission made an engine of its own"
+    assert engines[0]._compiled_cache, "no statement was kept compiled"
+    assert [students(url) for url in urls] == [["s0"], ["s1"], ["s2"]]  # read with engines of their own
+
+
+def test_outside_its_block_a_scratch_gradebook_is_not_reached_through_the_shared_engine(
+    tmp_path: Path, empty_gradebook: Path
+) -> None:
+    (url,) = copies(empty_gradebook, tmp_path, "a.db")
+    with scratch_engine(url):
+        shared = opened(url).engine
+    assert opened(url).engine is not shared
+    with pytest.raises(Exception, match="outside its grading"), shared.connect():
+        pass
+
+
+def test_two_threads_grading_at_once_write_each_into_its_own_gradebook(
+    tmp_path: Path, empty_gradebook: Path
+) -> None:
+    """A connection is opened on the scratch gradebook of the thread that asks for it (a
+    Dask worker runs one task at a time, but nothing here relies on that)."""
+    urls = copies(empty_gradebook, tmp_path, "a.db", "b.db")
+    both_open = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def grade(i: int) -> None:
+        try:
+            with scratch_engine(urls[i]), Gradebook(urls[i]) as gb:
+                both_open.wait(timeout=30)
+                for k in range(20):
+                    gb.add_student(f"t{i}-{k}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=grade, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert [students(url) for url in urls] == [sorted(f"t{i}-{k}" for k in range(20)) for i in range(2)]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from autograder.instructor.calibrate import Calibration
 from autograder.instructor.course import course_config, db_url
-from autograder.instructor.gradebook import one_engine
+from autograder.instructor.gradebook import scratch_engine
 from autograder.instructor.intake import Handin, read_handin
 from autograder.instructor.late import penalty_plugin, record_lateness
 from autograder.instructor.limits import Options
@@ -89,7 +89,7 @@ def grade_one(
     result.notes += handin.notes
     with (
         tempfile.TemporaryDirectory(prefix=f"grade-{student}-") as tmp,
-        one_engine(db_url(Path(tmp))),  # nbgrader opens the scratch gradebook about ten times
+        scratch_engine(db_url(Path(tmp))),  # nbgrader opens the scratch gradebook about ten times
     ):
         scratch = Path(tmp)
         shutil.copy(course / "nbgrader_config.py", scratch / "nbgrader_config.py")
