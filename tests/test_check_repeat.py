@@ -123,15 +123,15 @@ def test_outside_grading_a_sampler_runs_every_draw(clean) -> None:
 )
 def test_a_sampler_that_draws_another_way_gets_the_whole_check(clean, label: str) -> None:
     """A correct sampler whose draws are not the course's (the Gumbel-max trick, the global
-    np.random) is judged on all its draws and passes; one that draws as rng.choice does
-    (a cumulative sum and rng.random()) passes on its first draws."""
+    np.random) goes on to all its draws, no more, and passes; one that draws as rng.choice
+    does (a cumulative sum and rng.random()) passes on its first draws."""
     clean.setenv("NBGRADER_EXECUTION", "autograde")
     [variant] = [v for v in VARIANTS if v.function == "sample" and v.label == label]
     fn, calls = _sample_calls(variant.load().sample)
     outcome = checks.evaluate("sample", fn)
     full, first = _public_draws()
     assert outcome.passed, outcome.message()
-    assert len(calls) == (first if "rng.random()" in label else first + full)
+    assert len(calls) == (first if "rng.random()" in label else full)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,8 @@ def test_a_sampler_that_draws_another_way_gets_the_whole_check(clean, label: str
 )
 def test_every_catalogued_sampling_mistake_gets_the_verdict_of_the_whole_check(clean, form) -> None:
     """A catalogued mistake draws otherwise than the course within its first draws of every
-    case it fails: the grading kernel's claim is the full check's, word for word."""
+    case it fails, and its run then goes on where it was: the grading kernel's claim is
+    the full check's, word for word."""
     fn = mutant("assign_5b", "sample", form[1]).sample
     verdicts = []
     for grading in (False, True):
@@ -167,3 +168,33 @@ def test_the_judge_refuses_first_draws_that_are_not_the_courses() -> None:
     run = Run(outputs, structure, {}, first_draws={call["label"]: n})
     with pytest.raises(ValueError, match="need a full run"):
         judge(spec, [call], run, expected)
+
+
+class _Unreadable:
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError("no array here")
+
+
+@pytest.mark.parametrize(
+    "returned",
+    [None, [[1, 2], [3]], "abc", [1.5, 2.0], [_Unreadable()], _Unreadable(), []],
+    ids=["None", "ragged", "text", "floats", "unreadable item", "unreadable", "empty"],
+)
+def test_a_sampler_returning_no_draws_gets_the_verdict_of_the_whole_check(clean, returned) -> None:
+    """What a sampler returns is compared with the course's draws without ever failing the
+    comparison itself: the claim is the full check's, word for word."""
+
+    def sample(parameters, char_to_ix, rng, max_length=50, temperature=1.0):
+        rng.random()
+        return returned
+
+    verdicts = []
+    for grading in (False, True):
+        if grading:
+            clean.setenv("NBGRADER_EXECUTION", "autograde")
+        else:
+            clean.delenv("NBGRADER_EXECUTION", raising=False)
+        outcome = checks.evaluate("sample", sample)
+        verdicts.append((outcome.passed, sorted(outcome.failed_cases), outcome.message()))
+    assert not verdicts[0][0]
+    assert verdicts[1] == verdicts[0]

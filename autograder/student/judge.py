@@ -99,7 +99,12 @@ def draw_table(call: dict, seqs: list) -> np.ndarray | None:
     width = _int_kwarg(call, "max_length", 50)
     table = np.full((len(seqs), width), -1, dtype=np.int64)
     for i, seq in enumerate(seqs):
-        seq = np.asarray(seq) if seq is not None else np.zeros(0)
+        if not isinstance(seq, (list, tuple, np.ndarray)):
+            return None
+        try:
+            seq = np.asarray(seq)
+        except (ValueError, TypeError):  # ragged, or worse: not a draw
+            return None
         if seq.ndim != 1 or seq.dtype.kind not in "iu" or not 0 < seq.size <= width:
             return None
         table[i, : seq.size] = seq
@@ -109,8 +114,10 @@ def draw_table(call: dict, seqs: list) -> np.ndarray | None:
 def course_draws(call: dict, seqs: list, expected: Arrays) -> bool:
     """Whether ``seqs`` are, draw for draw, the course's own first draws of ``call``."""
     course = expected.get(f"draws/{call['label']}")
+    if course is None or len(seqs) != len(course):
+        return False
     table = draw_table(call, seqs)
-    return course is not None and table is not None and np.array_equal(table, course)
+    return table is not None and np.array_equal(table, course)
 
 
 def _fmt(x: float) -> str:

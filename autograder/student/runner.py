@@ -517,11 +517,15 @@ def run_plan(
     plan: dict,
     arrays: dict[str, np.ndarray],
     stand_ins: Callable[[dict], dict[str, Callable[..., Any]]] | None = None,
+    enough: tuple[Callable[[int], int], Callable[[dict, list], bool]] | None = None,
 ):
     """Run every call of ``plan``; return ``(outputs, structure, errors, stdout_tail)``.
 
     The graded helpers ``fn`` calls are replaced by ``stand_ins(call)`` (by default,
-    replays of the records the call carries).
+    replays of the records the call carries). ``enough = (first, stop)``: a call repeated
+    ``repeat`` times stops after its ``first(repeat)`` results when ``stop(call, results)``
+    says so, else goes on where it was (the grading kernel's ``sample``, see
+    ``checks.first_draws_first``).
 
     Errors are caught per call, so one crashing case does not hide the others.
     Warnings are silenced: in a grade cell any text on stderr scores zero.
@@ -545,9 +549,13 @@ def run_plan(
                 results = []
                 args = decode(call["args"], arrays)
                 kwargs = decode(call.get("kwargs", {}), arrays)
-                for _ in range(call.get("repeat", 1)):
+                repeat = call.get("repeat", 1)
+                check_at = enough[0](repeat) if enough else 0
+                for i in range(repeat):
                     results.append(fn(*args, **kwargs))
-            if call.get("repeat", 1) == 1:
+                    if i + 1 == check_at < repeat and enough[1](call, results):
+                        break
+            if repeat == 1:
                 flatten(results[0], f"{label}/out", outputs, structure)
             else:
                 for i, r in enumerate(results):
