@@ -282,3 +282,25 @@ def test_truncated_notebook(tmp_path: Path) -> None:
     path = tmp_path / "assign_5b.ipynb"
     path.write_text(text[: len(text) // 2], encoding="utf-8")
     _assert_notebook_error(path, "assign_5b", "not valid notebook JSON")
+
+
+def test_a_worker_looks_up_the_kernel_spec_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """jupyter_client would search every kernel folder again for each kernel: the sandboxed
+    manager keeps what the first lookup found for this process's later kernels."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from autograder.instructor import sandbox
+
+    lookups = []
+    original = KernelSpecManager.get_kernel_spec
+
+    def counted(self, name):
+        lookups.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(KernelSpecManager, "get_kernel_spec", counted)
+    monkeypatch.setattr(sandbox, "_KERNEL_SPECS", {})
+    manager = sandbox.sandboxed_kernel_manager(None)
+    specs = [manager(kernel_name="python3").kernel_spec for _ in range(3)]
+    assert lookups == ["python3"]
+    assert specs[0] is specs[1] is specs[2] and specs[0].language == "python"
