@@ -78,6 +78,12 @@ def test_a_workers_scratch_gradebooks_share_one_engine_and_keep_their_own_rows(
                 engines.append(gb.engine)
             assert students(url) == [f"s{i}"]  # a later opening reads what the first wrote
     assert engines[0] is engines[1] is engines[2], "each submission made an engine of its own"
+    with scratch_engine(urls[0]), engines[0].connect() as connection:  # thrown away after grading:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 0  # no fsync
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "memory"  # no journal file
+    with one_engine(urls[1]), opened(urls[1]).engine.connect() as connection:  # a course's gradebook
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() != 0
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
     assert engines[0]._compiled_cache, "no statement was kept compiled"
     assert [students(url) for url in urls] == [["s0"], ["s1"], ["s2"]]  # read with engines of their own
 

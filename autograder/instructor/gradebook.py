@@ -46,7 +46,8 @@ def scratch_engine(url: str) -> Iterator[None]:
     for all of them compiles nbgrader's statements once per worker, not once per
     submission (about 0.04 s of CPU a notebook). It keeps no connection: each is opened on
     this thread's scratch gradebook when a statement needs it and closed after
-    (``NullPool``), so no submission's connection serves another's."""
+    (``NullPool``), so no submission's connection serves another's. The course's own
+    gradebook, which the parent writes, keeps SQLite's journal and syncs."""
     _install()
     _SCRATCH.url = url
     try:
@@ -94,7 +95,12 @@ def _scratch_connection() -> Any:
     url = getattr(_SCRATCH, "url", None)
     if url is None:
         raise RuntimeError("a scratch gradebook was used outside its grading (scratch_engine)")
-    return sqlite3.connect(sqlalchemy.make_url(url).database)
+    connection = sqlite3.connect(sqlalchemy.make_url(url).database)
+    # A scratch gradebook lives for one submission and a lost one is graded again: no
+    # journal file and no fsync for each of nbgrader's commits (one per cell it scores)
+    connection.execute("PRAGMA journal_mode=MEMORY")
+    connection.execute("PRAGMA synchronous=OFF")
+    return connection
 
 
 def set_scores(
