@@ -17,6 +17,7 @@ import io
 import json
 import multiprocessing.util
 import os
+import queue
 import resource
 import shutil
 import signal
@@ -26,6 +27,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -913,6 +915,37 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox | None):
             self._created_context = True  # destroyed with the client's channels
             return bounded_context(zmq.asyncio.Context())
 
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            """jupyter_client's (8.x) but for its last step, which waited 0.2 s for IOPub to
+            fall silent after the kernel's first answer: 0.2 s of every kernel start, with
+            the worker idle. nbclient reads a cell's output by the cell's own request, so a
+            status message of the start still on IOPub changes nothing."""
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                except queue.Empty:
+                    pass
+                else:
+                    if reply["msg_type"] == "kernel_info_reply":
+                        try:  # IOPub is connected once the kernel's status for it arrives
+                            await self.iopub_channel.get_msg(timeout=0.2)
+                        except queue.Empty:
+                            pass
+                        else:
+                            self._handle_kernel_info_reply(reply)
+                            break
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+            while True:  # what IOPub holds already, without waiting for more
+                try:
+                    await self.iopub_channel.get_msg(timeout=0)
+                except queue.Empty:
+                    break
+
     class SandboxedKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs) -> None:
             super().__init__(**kwargs)
@@ -925,6 +958,12 @@ def sandboxed_kernel_manager(sandbox: KernelSandbox | None):
         def _bounded_context(self) -> zmq.asyncio.Context:
             self._created_context = True
             return bounded_context(zmq.asyncio.Context())
+
+        async def _async_wait(self, pollinterval: float = 0.1) -> None:
+            """Until the kernel has ended, asking every 10 ms rather than jupyter_client's
+            100: a sandboxed kernel ends within milliseconds of its shutdown or kill, and
+            each shutdown waited for the next poll."""
+            await super()._async_wait(pollinterval=min(pollinterval, 0.01))
 
         @property
         def kernel_spec(self):
