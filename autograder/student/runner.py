@@ -690,8 +690,13 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
                 break
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
-                _, _, usage = os.wait4(pid, 0)
-                status["stalled"] = WALL_SLACK * cpu
+                _, code, usage = os.wait4(pid, 0)
+                if usage.ru_utime + usage.ru_stime >= cpu:
+                    # it had used its CPU time: its limit stopped it, or would have; the
+                    # clock came first only because a busy machine gave it under half a core
+                    status["exit"] = code
+                else:
+                    status["stalled"] = WALL_SLACK * cpu
                 break
             time.sleep(0.002)
         status["seconds"] = time.monotonic() - started
