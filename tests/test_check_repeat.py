@@ -82,15 +82,18 @@ def test_outside_grading_every_check_runs(clean) -> None:
 # --- sample under the grader: the course's own first draws, else every draw ------------
 
 
-def _sample_calls(fn):
-    """``fn`` counting its calls per case label (the seeds' generators differ per case)."""
-    calls: list[int] = []
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return fn(*args, **kwargs)
-
-    return counted, calls
+def _verdicts_outside_and_under_grading(clean, fn) -> list[tuple]:
+    """``sample``'s public verdict on ``fn`` (passed, failed cases, message) in a student's
+    notebook, then in the grading kernel."""
+    verdicts = []
+    for grading in (False, True):
+        if grading:
+            clean.setenv("NBGRADER_EXECUTION", "autograde")
+        else:
+            clean.delenv("NBGRADER_EXECUTION", raising=False)
+        outcome = checks.evaluate("sample", fn)
+        verdicts.append((outcome.passed, sorted(outcome.failed_cases), outcome.message()))
+    return verdicts
 
 
 def _public_draws() -> tuple[int, int]:
@@ -104,7 +107,7 @@ def test_under_the_grader_a_correct_sampler_runs_only_its_first_draws(clean) -> 
     """The course's sampler draws, draw for draw, what the vectors keep of the course's draws:
     only those are run, and the claim is a pass."""
     clean.setenv("NBGRADER_EXECUTION", "autograde")
-    fn, calls = _sample_calls(reference("assign_5b").sample)
+    fn, calls = _counting(reference("assign_5b").sample)
     outcome = checks.evaluate("sample", fn)
     full, first = _public_draws()
     assert outcome.passed, outcome.message()
@@ -113,7 +116,7 @@ def test_under_the_grader_a_correct_sampler_runs_only_its_first_draws(clean) -> 
 
 def test_outside_grading_a_sampler_runs_every_draw(clean) -> None:
     clean.delenv("NBGRADER_EXECUTION", raising=False)
-    fn, calls = _sample_calls(reference("assign_5b").sample)
+    fn, calls = _counting(reference("assign_5b").sample)
     assert checks.evaluate("sample", fn).passed
     assert len(calls) == _public_draws()[0]
 
@@ -127,7 +130,7 @@ def test_a_sampler_that_draws_another_way_gets_the_whole_check(clean, label: str
     does (a cumulative sum and rng.random()) passes on its first draws."""
     clean.setenv("NBGRADER_EXECUTION", "autograde")
     [variant] = [v for v in VARIANTS if v.function == "sample" and v.label == label]
-    fn, calls = _sample_calls(variant.load().sample)
+    fn, calls = _counting(variant.load().sample)
     outcome = checks.evaluate("sample", fn)
     full, first = _public_draws()
     assert outcome.passed, outcome.message()
@@ -144,16 +147,9 @@ def test_every_catalogued_sampling_mistake_gets_the_verdict_of_the_whole_check(c
     case it fails, and its run then goes on where it was: the grading kernel's claim is
     the full check's, word for word."""
     fn = mutant("assign_5b", "sample", form[1]).sample
-    verdicts = []
-    for grading in (False, True):
-        if grading:
-            clean.setenv("NBGRADER_EXECUTION", "autograde")
-        else:
-            clean.delenv("NBGRADER_EXECUTION", raising=False)
-        outcome = checks.evaluate("sample", fn)
-        verdicts.append((outcome.passed, sorted(outcome.failed_cases), outcome.message()))
-    assert not verdicts[0][0]
-    assert verdicts[1] == verdicts[0]
+    full, claimed = _verdicts_outside_and_under_grading(clean, fn)
+    assert not full[0]
+    assert claimed == full
 
 
 def test_the_judge_refuses_first_draws_that_are_not_the_courses() -> None:
@@ -188,13 +184,6 @@ def test_a_sampler_returning_no_draws_gets_the_verdict_of_the_whole_check(clean,
         rng.random()
         return returned
 
-    verdicts = []
-    for grading in (False, True):
-        if grading:
-            clean.setenv("NBGRADER_EXECUTION", "autograde")
-        else:
-            clean.delenv("NBGRADER_EXECUTION", raising=False)
-        outcome = checks.evaluate("sample", sample)
-        verdicts.append((outcome.passed, sorted(outcome.failed_cases), outcome.message()))
-    assert not verdicts[0][0]
-    assert verdicts[1] == verdicts[0]
+    full, claimed = _verdicts_outside_and_under_grading(clean, sample)
+    assert not full[0]
+    assert claimed == full
