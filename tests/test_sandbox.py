@@ -12,7 +12,11 @@ Files that are not notebooks get a ``NotebookError`` message on every grade cell
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -252,6 +256,30 @@ def test_student_code_cannot_lift_its_own_time_limit() -> None:
     task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
     run = run_functions([LIFTS_ITS_LIMITS, COMPUTES_FOR_4_S], [task], seconds={"f": 1.0})[0]
     assert not run.outputs, run.outputs
+    assert "ran longer than 1 s of CPU time" in run.errors["c0"], run.errors
+
+
+def test_a_busy_machine_slows_a_computing_function_but_never_stops_it_as_idle() -> None:
+    """Four processes computing on the one core the sandbox may use leave the function a fifth
+    of it: it passes its idle allowance by the clock long before it has used its CPU time,
+    and is still stopped by its CPU limit, told so, not told it was waiting."""
+    task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})  # the hogs and the sandbox inherit it
+    # each in a session of its own, as the sandbox is: the scheduler shares a core between
+    # sessions before it shares it between their processes (autogroups)
+    spin = [sys.executable, "-c", "while True: pass"]
+    hogs = [subprocess.Popen(spin, start_new_session=True) for _ in range(4)]
+    try:
+        start = time.monotonic()
+        run = run_functions([COMPUTES_FOR_4_S], [task], seconds={"f": 1.0})[0]
+        took = time.monotonic() - start
+    finally:
+        os.sched_setaffinity(0, allowed)
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert took > WALL_SLACK * 1.0, f"the core was not busy enough to test this ({took:.1f} s)"
     assert "ran longer than 1 s of CPU time" in run.errors["c0"], run.errors
 
 

@@ -172,8 +172,8 @@ def run_functions(
     call of that task, with a message that says which.
 
     Each function may use ``seconds[function]`` of CPU time (calibrated, see ``calibrate``),
-    at most ``limits.function_seconds``, and ``runner.WALL_SLACK`` times that in wall-clock
-    time. The tasks' plans and inputs are the same for every
+    at most ``limits.function_seconds``, and may idle (sleep, wait) ``runner.WALL_SLACK``
+    times that. The tasks' plans and inputs are the same for every
     submission: they are written to disk once per ``tasks`` list (keep passing the same
     list) and bound read-only.
     """
@@ -211,7 +211,9 @@ def run_functions(
                 server.start()
             reader = threading.Thread(target=_read_capped, args=(child, out_bytes, received))
             reader.start()
-            reader.join(timeout=runner.WALL_SLACK * sum(map(runner.cpu_seconds, timeouts)) + 30)
+            reader.join(
+                timeout=runner.WALL_CAP * runner.WALL_SLACK * sum(map(runner.cpu_seconds, timeouts)) + 30
+            )
             if reader.is_alive():
                 child.kill()
                 killed = "the sandbox ran out of time and was stopped"

@@ -35,10 +35,12 @@ from typing import Any
 import numpy as np
 
 OUTPUT_TAIL = 2000  # characters of a failing call's stdout kept for the message
-# In the trusted verify, a function may use its limit in CPU time, and WALL_SLACK times
-# that in wall-clock time (on a busy machine it gets a share of a core; a function that
-# sleeps or waits uses no CPU and is stopped by the wall clock).
+# In the trusted verify, a function may use its limit in CPU time, and may spend WALL_SLACK
+# times that neither computing nor queued for a core (sleeping, or waiting for something):
+# a busy machine slows a computing function down, but never makes it look idle. Whatever
+# it does, the clock stops it after WALL_CAP times that.
 WALL_SLACK = 3
+WALL_CAP = 4
 
 
 def cpu_seconds(limit: float) -> int:
@@ -622,9 +624,10 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
     keeps and the status it reports are its own; forks share nothing, so one function's
     run cannot leave anything behind for the next. Each fork's time limit is CPU time
     (``RLIMIT_CPU``), so a busy machine does not make an honest function fail; a fork that
-    waits instead of computing is killed at a wall-clock deadline (``WALL_SLACK`` times as
-    long). At the end everything is sent, as one ``.npz``, down the original stdout, which
-    only this process holds: nothing a student writes lands outside the sandbox.
+    waits instead of computing is killed once it has idled ``WALL_SLACK`` times as long
+    (``idle_seconds``), and any fork after ``WALL_CAP`` times that by the clock. At the
+    end everything is sent, as one ``.npz``, down the original stdout, which only this
+    process holds: nothing a student writes lands outside the sandbox.
 
     ``channels`` lists one socket per function (file descriptors, comma-separated), on
     which its fork asks the grader for its replayed helpers' answers (``RemoteReplay``).
@@ -681,23 +684,27 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
             finally:
                 os._exit(0)
         started = time.monotonic()
-        deadline = started + WALL_SLACK * cpu
+        idle_limit, cap = WALL_SLACK * cpu, WALL_CAP * WALL_SLACK * cpu
+        next_look = started + idle_limit  # it cannot have idled longer than it has existed
         status: dict[str, Any] = {"exit": None}
         while True:
             done, code, usage = os.wait4(pid, os.WNOHANG)
             if done:
                 status["exit"] = code
                 break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                _, code, usage = os.wait4(pid, 0)
-                if usage.ru_utime + usage.ru_stime >= cpu:
-                    # it had used its CPU time: its limit stopped it, or would have; the
-                    # clock came first only because a busy machine gave it under half a core
-                    status["exit"] = code
-                else:
-                    status["stalled"] = WALL_SLACK * cpu
-                break
+            now = time.monotonic()
+            if now > next_look:
+                next_look = now + 0.05
+                elapsed = now - started
+                if elapsed > cap or idle_seconds(pid, elapsed) > idle_limit:
+                    os.kill(pid, signal.SIGKILL)
+                    _, code, usage = os.wait4(pid, 0)
+                    if usage.ru_utime + usage.ru_stime >= cpu:
+                        # it had used its CPU time: its limit stopped it, or would have
+                        status["exit"] = code
+                    else:
+                        status["stalled"] = idle_limit if elapsed <= cap else elapsed
+                    break
             time.sleep(0.002)
         status["seconds"] = time.monotonic() - started
         status["cpu"] = usage.ru_utime + usage.ru_stime
@@ -708,6 +715,22 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
         with contextlib.suppress(OSError), open(os.path.join(out_dir, f"status_{i}.json"), "w") as f:
             f.write(json.dumps(status))  # a full disk loses this function's status, not the others'
     _send_results(channel, out_dir, len(job["functions"]), np.savez)
+
+
+def idle_seconds(pid: int, elapsed: float) -> float:
+    """Of the ``elapsed`` seconds since process ``pid`` started, those in which its main
+    thread neither ran nor waited in a queue for a core: it slept, or waited for something.
+
+    The kernel counts both in ``/proc/<pid>/schedstat`` (nanoseconds on a core, then
+    nanoseconds queued). Where it does not, every second counts as idle, so the limit is
+    plain wall-clock time.
+    """
+    try:
+        with open(f"/proc/{pid}/schedstat", encoding="ascii") as f:
+            on_core, queued = (int(n) for n in f.read().split()[:2])
+    except (OSError, ValueError):
+        return elapsed
+    return elapsed - (on_core + queued) / 1e9
 
 
 def new_session_keyring() -> None:
