@@ -143,10 +143,10 @@ def test_only_a_regular_notebook_of_the_folder_is_read(tmp_path: Path) -> None:
         (lambda: _sparse(nb, 17 * 1024**2), "over the 16 MB limit"),
     ]:
         make()
-        start = time.perf_counter()
+        start = time.process_time()  # this process's CPU: a busy machine does not add to it
         handin = read_handin(course, "s", A)
         assert handin.notebook is None and words in handin.notes[-1], handin.notes
-        assert time.perf_counter() - start < 0.5
+        assert time.process_time() - start < 0.5
         nb.rmdir() if nb.is_dir() and not nb.is_symlink() else nb.unlink()
     nb.write_text("mine")
     (folder / "extra.ipynb").symlink_to(outside)
@@ -220,10 +220,10 @@ def test_the_shape_of_json_is_measured_without_parsing() -> None:
     ids=["deep", "long string", "many cells", "large"],
 )
 def test_notebooks_beyond_the_bounds_are_refused_cheaply(data: bytes, words: str) -> None:
-    start = time.perf_counter()
+    start = time.process_time()  # this process's CPU: a busy machine does not add to it
     with pytest.raises(NotebookError, match=words):
         parse_notebook(data)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_the_course_notebooks_are_well_within_the_bounds(tmp_path: Path) -> None:
