@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.instructor import submissions
+from autograder.instructor import sandbox, submissions
 from autograder.instructor.notebook import NotebookError, read_notebook
 from autograder.instructor.sandbox import Limits, Task, run_functions
 from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
@@ -259,28 +259,37 @@ def test_student_code_cannot_lift_its_own_time_limit() -> None:
     assert "ran longer than 1 s of CPU time" in run.errors["c0"], run.errors
 
 
-def test_a_busy_machine_slows_a_computing_function_but_never_stops_it_as_idle() -> None:
-    """Four processes computing on the one core the sandbox may use leave the function a fifth
-    of it: it passes its idle allowance by the clock long before it has used its CPU time,
-    and is still stopped by its CPU limit, told so, not told it was waiting."""
-    task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
+@pytest.mark.parametrize("runner", ["new sandbox", "forked by the zygote"])
+def test_a_busy_machine_slows_a_computing_function_but_never_stops_it_as_idle(runner: str) -> None:
+    """Three processes computing on the one core the sandbox may use leave the function a
+    quarter of it: it passes its idle allowance by the clock long before it has used its CPU
+    time, and is still stopped by its CPU limit, told so, not told it was waiting. Both ways
+    a runner starts: its own sandbox (a job's first run), or forked by the job's zygote."""
+    tasks = [Task("f", {"calls": [{"label": runner, "args": [], "kwargs": {}}]}, {})]  # a job of its own
+    if runner == "forked by the zygote":
+        run_functions([COMPUTES_FOR_4_S], tasks, seconds={"f": 1.0})  # the job's first run
     allowed = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(allowed)})  # the hogs and the sandbox inherit it
+    os.sched_setaffinity(0, {min(allowed)})  # the spinners and the sandbox (or zygote) inherit it
     # each in a session of its own, as the sandbox is: the scheduler shares a core between
     # sessions before it shares it between their processes (autogroups)
     spin = [sys.executable, "-c", "while True: pass"]
-    hogs = [subprocess.Popen(spin, start_new_session=True) for _ in range(4)]
+    spinners = [subprocess.Popen(spin, start_new_session=True) for _ in range(3)]
     try:
         start = time.monotonic()
-        run = run_functions([COMPUTES_FOR_4_S], [task], seconds={"f": 1.0})[0]
+        run = run_functions([COMPUTES_FOR_4_S], tasks, seconds={"f": 1.0})[0]
         took = time.monotonic() - start
+        job = str(sandbox._job_folder(tasks))
+        forked = any(key[1] == job for key in sandbox._RUNNER_ZYGOTES)
     finally:
         os.sched_setaffinity(0, allowed)
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+        for key in [k for k in sandbox._RUNNER_ZYGOTES if k[1] == str(sandbox._job_folder(tasks))]:
+            sandbox._RUNNER_ZYGOTES.pop(key).close()  # it was started on the one core
+    assert forked == (runner == "forked by the zygote")
     assert took > WALL_SLACK * 1.0, f"the core was not busy enough to test this ({took:.1f} s)"
-    assert "ran longer than 1 s of CPU time" in run.errors["c0"], run.errors
+    assert "ran longer than 1 s of CPU time" in run.errors[runner], run.errors
 
 
 def _assert_notebook_error(path: Path, assignment: str, phrase: str) -> None:
