@@ -266,6 +266,7 @@ def test_a_busy_machine_slows_a_computing_function_but_never_stops_it_as_idle(ru
     time, and is still stopped by its CPU limit, told so, not told it was waiting. Both ways
     a runner starts: its own sandbox (a job's first run), or forked by the job's zygote."""
     tasks = [Task("f", {"calls": [{"label": runner, "args": [], "kwargs": {}}]}, {})]  # a job of its own
+    job = str(sandbox._job_folder(tasks))  # the folder the runs of this list share
     if runner == "forked by the zygote":
         run_functions([COMPUTES_FOR_4_S], tasks, seconds={"f": 1.0})  # the job's first run
     allowed = os.sched_getaffinity(0)
@@ -278,14 +279,13 @@ def test_a_busy_machine_slows_a_computing_function_but_never_stops_it_as_idle(ru
         start = time.monotonic()
         run = run_functions([COMPUTES_FOR_4_S], tasks, seconds={"f": 1.0})[0]
         took = time.monotonic() - start
-        job = str(sandbox._job_folder(tasks))
         forked = any(key[1] == job for key in sandbox._RUNNER_ZYGOTES)
     finally:
         os.sched_setaffinity(0, allowed)
         for spinner in spinners:
             spinner.kill()
             spinner.wait()
-        for key in [k for k in sandbox._RUNNER_ZYGOTES if k[1] == str(sandbox._job_folder(tasks))]:
+        for key in [k for k in sandbox._RUNNER_ZYGOTES if k[1] == job]:
             sandbox._RUNNER_ZYGOTES.pop(key).close()  # it was started on the one core
     assert forked == (runner == "forked by the zygote")
     assert took > WALL_SLACK * 1.0, f"the core was not busy enough to test this ({took:.1f} s)"
