@@ -26,7 +26,7 @@ from autograder.instructor import sandbox, submissions
 from autograder.instructor.notebook import NotebookError, read_notebook
 from autograder.instructor.sandbox import Limits, Task, run_functions
 from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
-from autograder.student.runner import WALL_SLACK
+from autograder.student.runner import WALL_CAP, WALL_SLACK
 from autograder.student.specs import ASSIGNMENTS
 
 pytestmark = pytest.mark.xdist_group("sandbox")
@@ -290,6 +290,45 @@ def test_a_busy_machine_slows_a_computing_function_but_never_stops_it_as_idle(ru
     assert forked == (runner == "forked by the zygote")
     assert took > WALL_SLACK * 1.0, f"the core was not busy enough to test this ({took:.1f} s)"
     assert "ran longer than 1 s of CPU time" in run.errors[runner], run.errors
+
+
+# A function that keeps the one core it pins itself to busy with processes of its own: it
+# is ready to run all along and gets a twentieth of that core, so it neither idles nor
+# reaches its CPU limit before the clock's cap (WALL_CAP x WALL_SLACK x 1 s = 12 s) stops it.
+STARVES_ITSELF = """
+import os
+import time
+
+
+def f():
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    for _ in range(20):
+        if os.fork() == 0:
+            while True:
+                pass
+    start = time.process_time()
+    while time.process_time() - start < 4.0:
+        pass
+    return 1
+"""
+
+
+def test_a_function_starved_of_cpu_is_the_graders_fault_not_a_zero() -> None:
+    """Stopped by the clock's cap, ready to run all along and given under a twelfth of a core:
+    the student is not told it waited or slept, and the run says the grader is to blame, so
+    ``grade`` calls it a grader error to regrade (``tests/test_grade_status.py``)."""
+    task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
+    start = time.monotonic()
+    run = run_functions([STARVES_ITSELF], [task], seconds={"f": 1.0})[0]
+    took = time.monotonic() - start
+    assert took >= WALL_CAP * WALL_SLACK * 1.0, f"stopped after {took:.1f} s, before the clock's cap"
+    assert not run.outputs, run.outputs
+    message = run.errors["c0"]
+    assert "the grader's machine was too busy" in message and "says nothing about your code" in message
+    assert "waiting for something" not in message and "ran longer than" not in message
+    assert run.grader_fault.startswith("f was stopped after "), run.grader_fault
+    used = re.search(r"given only ([\d.]+) s of CPU", run.grader_fault)
+    assert used and float(used.group(1)) < 1.0, run.grader_fault
 
 
 def _assert_notebook_error(path: Path, assignment: str, phrase: str) -> None:

@@ -36,6 +36,7 @@ from autograder.instructor.limits import Options
 from autograder.instructor.nbgrader_run import add_trusted_summary, autograde, last_error, nbgrader_api
 from autograder.instructor.repair import repair
 from autograder.instructor.sandbox import KernelSandbox, Limits
+from autograder.instructor.untrusted import student_option
 from autograder.instructor.verify import kernel_claims, partial_credit, record, verify_notebook
 
 
@@ -117,6 +118,13 @@ def grade_one(
             partial=partial_credit(course_config(scratch)),
         )
         result.phases["verify"], mark = time.perf_counter() - mark, time.perf_counter()
+        faults = [r.grader_fault for r in results if r.grader_fault]
+        if faults:  # those functions' zeros are the grader's, not the student's: grade again
+            result.status = "grader-error"
+            result.notes.append(
+                f"{'; '.join(faults)}; this is not the student's doing: regrade with --force "
+                f"{student_option(student)}"
+            )
         from nbgrader.api import Gradebook
 
         with Gradebook(db_url(scratch)) as gb:

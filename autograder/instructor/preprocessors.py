@@ -388,6 +388,9 @@ class TrustedVerify(NbGraderPreprocessor):
         root = Path(CourseDirectory(config=self.config).root)
         replace_flags(root / f"flags_{assignment}.csv", student, flags)
         nb.cells.insert(0, trusted_summary_cell(results))
+        for r in results:
+            if r.grader_fault:
+                self.log.error("Trusted verify of %s: %s; regrade it (--force)", student, r.grader_fault)
         self.log.info("Trusted verify of %s: %g points", student, sum(r.score for r in results))
         return nb, resources
 

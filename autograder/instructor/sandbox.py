@@ -377,6 +377,19 @@ def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None
             labels,
             f"it ran longer than {status['timeout']:.0f} s of CPU time (an infinite loop?) and was stopped",
         )
+    if "starved" in status:
+        used, elapsed = float(status.get("cpu") or 0.0), float(status["starved"])
+        run = _all_failed(
+            labels,
+            f"the grader's machine was too busy: in {elapsed:.0f} s of wall-clock time it gave your "
+            f"function only {used:.1f} s of CPU, and stopped it. This says nothing about your code; "
+            "it needs to run again on a machine less busy",
+        )
+        run.grader_fault = (
+            f"{task.function} was stopped after {elapsed:.0f} s of wall-clock time, ready to run but "
+            f"given only {used:.1f} s of CPU (a machine too busy, or the function's own processes)"
+        )
+        return run
     if "stalled" in status:
         used = float(status.get("cpu") or 0.0)
         return _all_failed(

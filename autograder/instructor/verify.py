@@ -60,6 +60,7 @@ class CellResult:
     max_points: float
     outcome: Outcome
     partial: bool = True  # the course's policy (``PartialCredit``)
+    grader_fault: str = ""  # the verdict says nothing of the code: grade again (``Run.grader_fault``)
 
     @property
     def exact_score(self) -> Fraction:
@@ -163,7 +164,9 @@ def verify_notebook(
         return _all_failed(assignment, str(exc))
     runs = run_functions(source, hidden_tasks(assignment), limits, seconds)
     return [
-        CellResult(spec.name, *cells[spec.name], verdict(spec, plan, run, expected), partial)
+        CellResult(
+            spec.name, *cells[spec.name], verdict(spec, plan, run, expected), partial, run.grader_fault
+        )
         for (spec, plan, _, expected), run in zip(suite, runs, strict=True)
     ]
 
@@ -232,7 +235,9 @@ def record(gb, assignment: str, student: str, results: list[CellResult]) -> list
         if claim is not None and not r.partial and claim < r.max_points:
             # the grade cell claims a share of the points; under all or nothing, that is 0
             claim = auto[r.grade_id] = 0.0
-        if claim is None:
+        if r.grader_fault:  # first: the score is the grader's failure, not a verdict
+            reason = f"the trusted verify could not judge this function: {r.grader_fault}. Regrade it."
+        elif claim is None:
             reason = "nbgrader produced no score for this cell (the notebook did not run through)"
         elif claim > r.score:
             claimed = (

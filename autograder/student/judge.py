@@ -79,6 +79,9 @@ class Run:
     # sample's cases run for their first draws only, and how many (``checks.judged``
     # under the grader): each is passed only if those draws are the course's own
     first_draws: dict[str, int] = field(default_factory=dict)
+    # why this run says nothing about the student's code, when the grader is to blame (its
+    # machine gave the function too little CPU): the submission is to be graded again
+    grader_fault: str = ""
 
 
 def compared_draws(repeat: int) -> int:

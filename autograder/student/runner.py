@@ -696,14 +696,19 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
             if now > next_look:
                 next_look = now + 0.05
                 elapsed = now - started
-                if elapsed > cap or idle_seconds(pid, elapsed) > idle_limit:
+                idle = idle_seconds(pid, elapsed)
+                if elapsed > cap or idle > idle_limit:
                     os.kill(pid, signal.SIGKILL)
                     _, code, usage = os.wait4(pid, 0)
                     if usage.ru_utime + usage.ru_stime >= cpu:
                         # it had used its CPU time: its limit stopped it, or would have
                         status["exit"] = code
+                    elif idle > idle_limit:
+                        status["stalled"] = idle_limit  # it slept or waited
                     else:
-                        status["stalled"] = idle_limit if elapsed <= cap else elapsed
+                        # ready to run all along, and given under a twelfth of a core: the
+                        # machine's doing (or its own processes'), not a verdict on its code
+                        status["starved"] = elapsed
                     break
             time.sleep(0.002)
         status["seconds"] = time.monotonic() - started
