@@ -27,6 +27,7 @@ import resource
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from autograder.instructor import grade_submission, submissions
@@ -74,6 +75,11 @@ def main() -> None:
         return wrapper
 
     from nbgrader.apps import NbGraderAPI
+    from sqlalchemy.exc import SAWarning
+
+    # nbgrader's autoflush notice, printed once per submission graded in this process (a
+    # ``grade`` worker's warnings go to its log)
+    warnings.filterwarnings("ignore", category=SAWarning)
 
     grade_submission.autograde = timed("autograde", grade_submission.autograde)
     grade_submission.verify_notebook = timed("verify", grade_submission.verify_notebook)
