@@ -15,7 +15,10 @@ from autograder.instructor.limits import Options
 from autograder.instructor.sandbox import KernelSandbox
 from autograder.instructor.verify import grade_cells
 
-pytestmark = pytest.mark.xdist_group("grade_status")
+pytestmark = [
+    pytest.mark.xdist_group("grade_status"),
+    pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning"),  # nbgrader's autoflush notice
+]
 A = "assign_5a"
 
 
