@@ -26,6 +26,7 @@ from autograder.instructor import sandbox, submissions
 from autograder.instructor.notebook import NotebookError, read_notebook
 from autograder.instructor.sandbox import Limits, Task, run_functions
 from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
+from autograder.student.judge import Run
 from autograder.student.runner import WALL_CAP, WALL_SLACK
 from autograder.student.specs import ASSIGNMENTS
 
@@ -221,10 +222,11 @@ def test_the_limit_is_cpu_time_so_a_busy_machine_does_not_fail_honest_work(tmp_p
     assert deaf.score == 0.0
     message = deaf.outcome.message()
     if f"it ran longer than {WALL:.0f} s of CPU time" not in message:
-        # a machine busier than its cores gave it under half a core: the clock stopped it
-        # first, before its CPU limit's second, hard, signal could; never after it
-        used = re.search(r"within \d+ s of wall-clock time, having used ([\d.]+) s of CPU", message)
+        # a machine busier than its cores gave it under a twelfth of a core: the clock's cap
+        # stopped it first, before its CPU limit's second, hard, signal could; never after it
+        used = re.search(r"gave your function only ([\d.]+) s of CPU", message)
         assert used and float(used.group(1)) < WALL + 1, message
+        assert deaf.grader_fault, message
 
 
 # Top-level code of the student's that reaches for the sandbox's own time limits: the
@@ -313,22 +315,56 @@ def f():
 """
 
 
-def test_a_function_starved_of_cpu_is_the_graders_fault_not_a_zero() -> None:
-    """Stopped by the clock's cap, ready to run all along and given under a twelfth of a core:
-    the student is not told it waited or slept, and the run says the grader is to blame, so
-    ``grade`` calls it a grader error to regrade (``tests/test_grade_status.py``)."""
-    task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
+def _stopped_by_the_cap(source: str) -> Run:
+    task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})  # a job of its own
     start = time.monotonic()
-    run = run_functions([STARVES_ITSELF], [task], seconds={"f": 1.0})[0]
+    run = run_functions([source], [task], seconds={"f": 1.0})[0]
     took = time.monotonic() - start
     assert took >= WALL_CAP * WALL_SLACK * 1.0, f"stopped after {took:.1f} s, before the clock's cap"
     assert not run.outputs, run.outputs
+    return run
+
+
+def test_a_function_that_starves_itself_is_its_own_doing() -> None:
+    """Its own processes kept it from the core: a zero, told so, not a grader error (and its
+    processes end with it)."""
+    message = _stopped_by_the_cap(STARVES_ITSELF).errors["c0"]
+    assert "processes it started, or a priority it lowered, kept it from the CPU" in message, message
+    assert "too busy" not in message
+
+
+def test_a_function_the_machine_starves_is_the_graders_fault_not_a_zero() -> None:
+    """Twenty processes of other sessions computing on the one core the sandbox may use:
+    stopped by the clock's cap, ready to run all along and given under a twelfth of a core,
+    the function is not told it waited or slept, and the run blames the grader, so ``grade``
+    calls it a grader error to regrade (``tests/test_grade_status.py``)."""
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})  # the spinners and the new sandbox inherit it
+    spin = [sys.executable, "-c", "while True: pass"]
+    spinners = [subprocess.Popen(spin, start_new_session=True) for _ in range(20)]
+    try:
+        run = _stopped_by_the_cap(COMPUTES_FOR_4_S)
+    finally:
+        os.sched_setaffinity(0, allowed)
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
     message = run.errors["c0"]
     assert "the grader's machine was too busy" in message and "says nothing about your code" in message
     assert "waiting for something" not in message and "ran longer than" not in message
     assert run.grader_fault.startswith("f was stopped after "), run.grader_fault
     used = re.search(r"given only ([\d.]+) s of CPU", run.grader_fault)
     assert used and float(used.group(1)) < 1.0, run.grader_fault
+
+
+@pytest.mark.parametrize("status", [b"0", b"[1]", b'{"timeout": "x"}', b'{"starved": "x", "cpu": 0.1}'])
+def test_a_status_that_is_not_the_runners_costs_that_function_only(status: bytes) -> None:
+    """The runner sends statuses from its own memory; whatever else reaches the grader as one
+    (a runner that was written over) fails that function with a plain reason, never the verify."""
+    task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
+    run = sandbox._read_result({"status_0.json": status}, 0, task, None)
+    assert not run.outputs and not run.grader_fault
+    assert run.errors["c0"].startswith("could not be run: "), run.errors
 
 
 def _assert_notebook_error(path: Path, assignment: str, phrase: str) -> None:

@@ -367,18 +367,36 @@ def _all_failed(labels: list[str], why: str) -> Run:
 
 def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None) -> Run:
     labels = [c["label"] for c in task.plan["calls"]]
-    out, status_text = files.get(f"out_{i}.npz"), files.get(f"status_{i}.json")
     try:
-        status = json.loads(status_text) if status_text else {}
+        return _read_run(files, i, task, killed, labels)
+    except Exception as exc:  # noqa: BLE001 - whatever came back, this function scores nothing
+        return _all_failed(labels, f"its results could not be read ({type(exc).__name__})")
+
+
+def _status(text: bytes | None) -> dict[str, float | int | None]:
+    """The runner's status of one function: a dict of numbers (or None), else empty."""
+    try:
+        status = json.loads(text) if text else {}
     except ValueError:
-        status = {}
+        return {}
+    if not isinstance(status, dict):
+        return {}
+
+    def number(v: object) -> bool:
+        return v is None or isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    return {str(k): v for k, v in status.items() if number(v)}
+
+
+def _read_run(files: dict[str, bytes], i: int, task: Task, killed: str | None, labels: list[str]) -> Run:
+    out, status = files.get(f"out_{i}.npz"), _status(files.get(f"status_{i}.json"))
     if "timeout" in status:
         return _all_failed(
             labels,
             f"it ran longer than {status['timeout']:.0f} s of CPU time (an infinite loop?) and was stopped",
         )
     if "starved" in status:
-        used, elapsed = float(status.get("cpu") or 0.0), float(status["starved"])
+        used, elapsed = float(status.get("cpu") or 0.0), float(status["starved"] or 0)
         run = _all_failed(
             labels,
             f"the grader's machine was too busy: in {elapsed:.0f} s of wall-clock time it gave your "
@@ -387,9 +405,17 @@ def _read_result(files: dict[str, bytes], i: int, task: Task, killed: str | None
         )
         run.grader_fault = (
             f"{task.function} was stopped after {elapsed:.0f} s of wall-clock time, ready to run but "
-            f"given only {used:.1f} s of CPU (a machine too busy, or the function's own processes)"
+            f"given only {used:.1f} s of CPU, alone and at the runner's priority (the machine was too busy)"
         )
         return run
+    if "held" in status:
+        used = float(status.get("cpu") or 0.0)
+        return _all_failed(
+            labels,
+            f"it did not finish within {float(status['held'] or 0):.0f} s of wall-clock time, having used "
+            f"{used:.1f} s of CPU: processes it started, or a priority it lowered, kept it from the "
+            "CPU; it was stopped",
+        )
     if "stalled" in status:
         used = float(status.get("cpu") or 0.0)
         return _all_failed(

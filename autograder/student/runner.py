@@ -656,6 +656,13 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
     # a collection in a fork does not visit (and so copy) every page it shares with this one.
     np.savez(io.BytesIO(), warm=np.zeros(1))
     gc.freeze()
+    # a function's orphaned processes become this process's children, so none outlives it
+    # unseen (``_descendants``) or goes on taking the core from the next function
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    statuses: list[dict[str, Any]] = []  # kept here: the functions' forks can write to out_dir
     for i, task in enumerate(job["functions"]):
         with contextlib.suppress(OSError):  # no results planted by an earlier function
             os.remove(os.path.join(out_dir, f"out_{i}.npz"))
@@ -698,6 +705,7 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
                 elapsed = now - started
                 idle = idle_seconds(pid, elapsed)
                 if elapsed > cap or idle > idle_limit:
+                    held = elapsed > cap and idle <= idle_limit and _held_back(pid)
                     os.kill(pid, signal.SIGKILL)
                     _, code, usage = os.wait4(pid, 0)
                     if usage.ru_utime + usage.ru_stime >= cpu:
@@ -705,21 +713,85 @@ def _child_main(in_dir: str, run_dir: str, out_dir: str, channels: str = "") -> 
                         status["exit"] = code
                     elif idle > idle_limit:
                         status["stalled"] = idle_limit  # it slept or waited
+                    elif held:
+                        status["held"] = elapsed  # its own processes or priority kept it waiting
                     else:
-                        # ready to run all along, and given under a twelfth of a core: the
-                        # machine's doing (or its own processes'), not a verdict on its code
+                        # ready to run all along, alone and as this runner is, and given under
+                        # a twelfth of a core: the machine's doing, not a verdict on its code
                         status["starved"] = elapsed
                     break
             time.sleep(0.002)
+        _end_descendants()
         status["seconds"] = time.monotonic() - started
         status["cpu"] = usage.ru_utime + usage.ru_stime
         signalled = _signal_of(status["exit"])
         # stopped by its CPU limit: SIGXCPU, or SIGKILL a second later if it caught that
         if signalled == signal.SIGXCPU or (signalled == signal.SIGKILL and status["cpu"] >= cpu):
             status["timeout"] = cpu
-        with contextlib.suppress(OSError), open(os.path.join(out_dir, f"status_{i}.json"), "w") as f:
-            f.write(json.dumps(status))  # a full disk loses this function's status, not the others'
-    _send_results(channel, out_dir, len(job["functions"]), np.savez)
+        statuses.append(status)
+    _send_results(channel, out_dir, statuses, np.savez)
+
+
+def _descendants(root: int) -> set[int]:
+    """Every process below ``root``, from ``/proc/<pid>/task/<tid>/children``."""
+    import os
+
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        parent = todo.pop()
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in threads:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children", encoding="ascii") as f:
+                    children = {int(c) for c in f.read().split()}
+            except (OSError, ValueError):
+                continue
+            todo += children - found
+            found |= children
+    return found
+
+
+def _held_back(pid: int) -> bool:
+    """Whether the function ``pid`` kept itself from the CPU: processes of its own beside it,
+    a lower priority, another scheduling policy or fewer cores than this runner's (or
+    these cannot be read: then it is not the machine that is blamed)."""
+    import os
+
+    try:
+        return bool(
+            _descendants(os.getpid()) - {pid}
+            or os.getpriority(os.PRIO_PROCESS, pid) != os.getpriority(os.PRIO_PROCESS, 0)
+            or os.sched_getscheduler(pid) != os.sched_getscheduler(0)
+            or os.sched_getaffinity(pid) != os.sched_getaffinity(0)
+        )
+    except OSError:
+        return True
+
+
+def _end_descendants() -> None:
+    """Kill what a function left running (this runner is their subreaper), and reap it."""
+    import os
+    import signal
+    import time
+
+    for _ in range(3):  # a process can fork while the others are being killed
+        left = _descendants(os.getpid())
+        if not left:
+            break
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    time.sleep(0.005)
+            except ChildProcessError:
+                break
 
 
 def idle_seconds(pid: int, elapsed: float) -> float:
@@ -757,8 +829,9 @@ def _signal_of(status: int | None) -> int | None:
     return os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None
 
 
-def _send_results(channel: int, out_dir: str, n: int, savez: Callable[..., None]) -> None:
-    """Everything the parent reads, as one ``.npz`` of byte arrays, written to ``channel``."""
+def _send_results(channel: int, out_dir: str, statuses: list[dict], savez: Callable[..., None]) -> None:
+    """Everything the parent reads, as one ``.npz`` of byte arrays, written to ``channel``:
+    each function's status from this process's memory, its output and prints from ``out_dir``."""
     import os
 
     def tail(name: str, limit: int) -> bytes:
@@ -770,9 +843,9 @@ def _send_results(channel: int, out_dir: str, n: int, savez: Callable[..., None]
             return b""
 
     files = {"stdout.txt": tail("stdout.txt", 4000)}
-    for i in range(n):
+    for i, status in enumerate(statuses):
         files[f"stdout_{i}.txt"] = tail(f"stdout_{i}.txt", 4000)
-        files[f"status_{i}.json"] = tail(f"status_{i}.json", 4000)
+        files[f"status_{i}.json"] = json.dumps(status).encode()
         files[f"out_{i}.npz"] = tail(f"out_{i}.npz", 1 << 62)
     bundle = io.BytesIO()
     savez(bundle, **{k: np.frombuffer(v, dtype=np.uint8) for k, v in files.items()})
