@@ -390,13 +390,14 @@ def _status(text: bytes | None) -> dict[str, float | int | None]:
 
 def _read_run(files: dict[str, bytes], i: int, task: Task, killed: str | None, labels: list[str]) -> Run:
     out, status = files.get(f"out_{i}.npz"), _status(files.get(f"status_{i}.json"))
+    used = float(status.get("cpu") or 0.0)  # seconds of CPU the function had used
     if "timeout" in status:
         return _all_failed(
             labels,
             f"it ran longer than {status['timeout']:.0f} s of CPU time (an infinite loop?) and was stopped",
         )
     if "starved" in status:
-        used, elapsed = float(status.get("cpu") or 0.0), float(status["starved"] or 0)
+        elapsed = float(status["starved"] or 0)
         run = _all_failed(
             labels,
             f"the grader's machine was too busy: in {elapsed:.0f} s of wall-clock time it gave your "
@@ -409,7 +410,6 @@ def _read_run(files: dict[str, bytes], i: int, task: Task, killed: str | None, l
         )
         return run
     if "held" in status:
-        used = float(status.get("cpu") or 0.0)
         return _all_failed(
             labels,
             f"it did not finish within {float(status['held'] or 0):.0f} s of wall-clock time, having used "
@@ -417,7 +417,6 @@ def _read_run(files: dict[str, bytes], i: int, task: Task, killed: str | None, l
             "CPU; it was stopped",
         )
     if "stalled" in status:
-        used = float(status.get("cpu") or 0.0)
         return _all_failed(
             labels,
             f"it did not finish within {status['stalled']:.0f} s of wall-clock time, having used "
