@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from test_tampering import TAMPERS, WRONG_SOURCE
+from test_tampering import PARSER_BOMB, TAMPERS, WRONG_SOURCE
 
 from autograder.instructor import submissions
 from autograder.instructor.calibrate import CELL_FLOOR
@@ -137,6 +137,8 @@ def the_class() -> dict[str, tuple[nbformat.NotebookNode | str, dict[str, float]
             score("gru_forward"),
             nb,
         ),
+        # a cell too deep for Python's parser: the kernel reports it, the verify skips it
+        "parser_bomb": (submissions.add_cell(full, PARSER_BOMB, after=after), score(), nb),
         "huge_output": (submissions.add_cell(full, "print('spam ' * 2_000_000)\n", after=after), score(), nb),
         "slow_notebook": (_slow(full), score(), nb),
         "wrong_file_name": (full, score(), "my homework (1).ipynb"),

@@ -34,6 +34,24 @@ def test_only_definitions_are_kept() -> None:
     assert "broken" not in kept, "a cell that does not parse is skipped"
 
 
+@pytest.mark.parametrize(
+    "bomb",
+    ["x = " + "-" * 6000 + "1", "x = y" + "[0]" * 3000, "x = y" + ".a" * 3000],
+    ids=["minus", "subscript", "attribute"],
+)
+def test_a_cell_too_deep_for_the_parser_is_skipped_like_a_syntax_error(bomb: str) -> None:
+    """Python's parser raises MemoryError or RecursionError, not SyntaxError, on an
+    expression nested a few thousand deep (9 KB of text). Such a cell is skipped; the
+    functions of the other cells are kept. Raised, it would stop the trusted verify,
+    and plain ``nbgrader autograde`` would keep the kernel's claims."""
+    import ast
+
+    with pytest.raises((MemoryError, RecursionError)):
+        ast.parse(bomb)
+    own = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt"
+    assert definitions(_nb(own, bomb + "\ndef softmax(x):\n    return x", own)) == [own, own]
+
+
 def test_each_definition_is_its_source_as_the_standard_library_cuts_it() -> None:
     """``definitions`` cuts each statement out of its cell itself (the standard library's
     ``ast.get_source_segment`` splits the whole cell again for every statement): it gives

@@ -34,7 +34,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.instructor import submissions
-from autograder.instructor.course import db_url, submit
+from autograder.instructor.course import db_url, nbgrader, submit
 from autograder.instructor.expected import hidden_suite
 from autograder.instructor.sandbox import backend
 from autograder.instructor.verify import CellResult, grade_cells, record, verify_notebook
@@ -162,17 +162,24 @@ class Student:
     name: str
     function_source: Callable[[Path], str]
     tamper: str | None = None  # a cell added after the setup cell
+    last: str | None = None  # a cell added at the end
 
     def notebook(self, course: Path) -> nbformat.NotebookNode:
         nb = submissions.replace_function(
             submissions.completed(ASSIGNMENT), WRONG, self.function_source(course)
         )
-        return submissions.add_cell(nb, self.tamper, after="code_setup") if self.tamper else nb
+        nb = submissions.add_cell(nb, self.tamper, after="code_setup") if self.tamper else nb
+        return submissions.add_cell(nb, self.last) if self.last else nb
 
 
 HONEST = Student("honest_wrong", lambda _: WRONG_SOURCE)
 TAMPERING = [Student(name, lambda _: WRONG_SOURCE, cell) for name, cell in TAMPERS.items()]
 TAMPERING.append(Student("reads_solutions", reads_solutions))
+# The check faked, then a cell nested too deep for Python's parser (MemoryError, not
+# SyntaxError): the kernel shows the error and goes on; had it stopped the trusted verify,
+# plain autograde would have kept the kernel's claims.
+PARSER_BOMB = "x = " + "-" * 6000 + "1\ny = x" + "[0]" * 3000
+TAMPERING.append(Student("parser_bomb", lambda _: WRONG_SOURCE, TAMPERS["check_redefined"], PARSER_BOMB))
 WRITER = Student("writes_gradebook", writes_gradebook)
 # plain nbgrader autograde runs the writer's function in its (sandboxed) kernel too
 AUTOGRADED = [HONEST, *TAMPERING, WRITER]
@@ -342,3 +349,42 @@ def test_plain_autograde_changes_nothing_of_the_course_or_home(course: Course) -
     assert not (course.root / "pwned.txt").exists()
     assert not home_marker(course.root).exists()
     assert _auto_scores(course.root, WRITER.name) == _honest()
+
+
+# appended to a course's nbgrader_config.py: the verify fails as a grader's machine can make
+# it fail (no sandbox, a full disk); nbgrader's own autograde has stored the kernel's claims
+BROKEN_VERIFY = """
+import autograder.instructor.verify as _verify
+
+
+def _no_sandbox(*args, **kwargs):
+    raise OSError("bwrap: cannot create the sandbox (the test broke the verify)")
+
+
+_verify.verify_notebook = _no_sandbox
+"""
+
+
+def test_a_verify_that_fails_leaves_zeros_not_the_kernels_claims(
+    tmp_path: Path, new_course: Callable[..., Path]
+) -> None:
+    """A correct notebook's kernel claims full marks; when the trusted verify then fails,
+    plain ``nbgrader autograde`` fails that submission saying why and how to regrade it,
+    and the gradebook holds 0 for every grade cell, each flagged with the claim it
+    replaced. (nbgrader keeps what ``SaveAutoGrades`` stored when a later step raises.)"""
+    root = new_course(tmp_path / "course", (ASSIGNMENT,))
+    with open(root / "nbgrader_config.py", "a", encoding="utf-8") as f:
+        f.write(BROKEN_VERIFY)
+    submit(root, "s1", ASSIGNMENT, submissions.completed(ASSIGNMENT))
+    run = nbgrader(root, "autograde", ASSIGNMENT, timeout=600)
+    log = run.stdout + run.stderr
+    assert run.returncode != 0, log[-3000:]
+    assert "the trusted verify of s1 failed" in log and "--force --student=s1" in log, log[-3000:]
+    with Gradebook(db_url(root)) as gb:
+        scores = {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, "s1").score for gid in _full_marks()}
+        total = gb.find_submission(ASSIGNMENT, "s1").score
+    assert scores == dict.fromkeys(_full_marks(), 0.0) and total == 0.0
+    flags = _flags(root, "s1")
+    assert [f[:3] for f in flags] == [(gid, points, 0.0) for gid, points in _full_marks().items()]
+    for *_, reason in flags:
+        assert "could not judge" in reason and "the test broke the verify" in reason, reason

@@ -195,7 +195,10 @@ def _cell_definitions(source: str) -> tuple[str, ...]:
     text = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!")))
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):  # ValueError: a null byte
+    # ValueError: a null byte. RecursionError and MemoryError: an expression nested some
+    # 3,000 deep (``x[0][0]...``, ``---...1``), the parser's own limits, which IPython
+    # meets too. Any of them raised here would stop the trusted verify of the notebook.
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ()
     lines = text.split("\n")  # the lines ast numbers (``splitlines`` also splits at \f, \v...)
     chunks = []

@@ -374,19 +374,46 @@ class TrustedVerify(NbGraderPreprocessor):
         from nbgrader.api import Gradebook
         from nbgrader.coursedir import CourseDirectory
 
+        from autograder.instructor.gradebook import set_scores
         from autograder.instructor.nbgrader_run import trusted_summary_cell
-        from autograder.instructor.verify import partial_credit, record, replace_flags, verify_notebook
+        from autograder.instructor.untrusted import printable, student_option
+        from autograder.instructor.verify import (
+            could_not_verify,
+            grade_cells,
+            kernel_claims,
+            partial_credit,
+            record,
+            replace_flags,
+            verify_notebook,
+        )
 
         info = resources["nbgrader"]
         assignment, student = info["assignment"], info["student"]
-        with tempfile.TemporaryDirectory(prefix="autograder-verify-") as tmp:
-            path = Path(tmp) / f"{assignment}.ipynb"
-            nbformat.write(nb, path)
-            results = verify_notebook(assignment, path, partial=partial_credit(self.config))
+        grade_ids = [grade_id for grade_id, _ in grade_cells(assignment).values()]
         with Gradebook(info["db_url"]) as gb:
-            flags = record(gb, assignment, student, results)
+            claims = kernel_claims(gb, assignment, student, grade_ids)
+            # Fail closed: the claims are the student's kernel's word. Until the verify has
+            # judged, every cell is 0, so a verify that raises or is killed leaves zeros.
+            set_scores(gb, assignment, student, dict.fromkeys(grade_ids, 0.0))
+        failure = None
+        try:
+            with tempfile.TemporaryDirectory(prefix="autograder-verify-") as tmp:
+                path = Path(tmp) / f"{assignment}.ipynb"
+                nbformat.write(nb, path)
+                results = verify_notebook(assignment, path, partial=partial_credit(self.config))
+        except Exception as exc:  # noqa: BLE001 - the grader's failure, recorded as such below
+            failure = exc
+            results = could_not_verify(assignment, f"{type(exc).__name__}: {printable(exc, 300)}")
+        with Gradebook(info["db_url"]) as gb:
+            flags = record(gb, assignment, student, results, claims)
         root = Path(CourseDirectory(config=self.config).root)
         replace_flags(root / f"flags_{assignment}.csv", student, flags)
+        if failure is not None:  # nbgrader reports the submission as failed, with this cause
+            raise RuntimeError(
+                f"the trusted verify of {printable(student, 200)} failed; every grade cell of it "
+                f"scores 0 and is flagged in flags_{assignment}.csv. Fix the cause, then run "
+                f"`nbgrader autograde {assignment} --force {student_option(student)}`"
+            ) from failure
         nb.cells.insert(0, trusted_summary_cell(results))
         for r in results:
             if r.grader_fault:

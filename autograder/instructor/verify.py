@@ -189,12 +189,18 @@ def infer_assignment(path: str | Path) -> str:
     raise NotebookError(f"{path}: cannot tell which assignment this is; pass --assignment.")
 
 
-def _all_failed(assignment: str, why: str) -> list[CellResult]:
+def _all_failed(assignment: str, why: str, grader_fault: str = "") -> list[CellResult]:
     cells = grade_cells(assignment)
     return [
-        CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [why]))
+        CellResult(spec.name, *cells[spec.name], Outcome(spec.name, False, 0, [why]), True, grader_fault)
         for spec, *_ in hidden_suite(assignment)
     ]
+
+
+def could_not_verify(assignment: str, why: str) -> list[CellResult]:
+    """Every function 0, as the grader's failure: the verify itself failed (``why``), so
+    nothing was judged and the kernel's claims count for nothing."""
+    return _all_failed(assignment, f"The trusted verify could not run ({why}).", why)
 
 
 def verify_submission(course: Path, assignment: str, student: str, partial: bool = True) -> list[CellResult]:
@@ -223,10 +229,18 @@ def kernel_claims(gb, assignment: str, student: str, grade_ids: list[str]) -> di
     return claims
 
 
-def record(gb, assignment: str, student: str, results: list[CellResult]) -> list[Flag]:
+def record(
+    gb,
+    assignment: str,
+    student: str,
+    results: list[CellResult],
+    claims: dict[str, float | None] | None = None,
+) -> list[Flag]:
     """Write trusted scores into the gradebook ``gb``; return the disagreements with the
-    kernel's claims (read first, from the same gradebook)."""
-    auto = kernel_claims(gb, assignment, student, [r.grade_id for r in results])
+    kernel's ``claims`` (by default read first, from the same gradebook)."""
+    if claims is None:
+        claims = kernel_claims(gb, assignment, student, [r.grade_id for r in results])
+    auto = dict(claims)
     set_scores(gb, assignment, student, {r.grade_id: r.score for r in results})
     flags = []
     for r in results:
