@@ -45,11 +45,68 @@ def test_a_cell_too_deep_for_the_parser_is_skipped_like_a_syntax_error(bomb: str
     functions of the other cells are kept. Raised, it would stop the trusted verify,
     and plain ``nbgrader autograde`` would keep the kernel's claims."""
     import ast
+    import sys
 
-    with pytest.raises((MemoryError, RecursionError)):
-        ast.parse(bomb)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)  # Python's default, the grader's (a test runner may raise it)
+    try:
+        with pytest.raises((MemoryError, RecursionError)):
+            ast.parse(bomb)
+        own = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt"
+        assert definitions(_nb(own, bomb + "\ndef softmax(x):\n    return x", own)) == [own, own]
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        {"cell_type": "code", "metadata": {}, "source": None, "outputs": []},
+        {"cell_type": "code", "metadata": {}, "source": 5, "outputs": []},
+        {"cell_type": "code", "metadata": {}, "source": {}, "outputs": []},
+        {"cell_type": "code", "metadata": {}, "outputs": []},
+        {"metadata": {}, "source": "def softmax(x):\n    return x", "outputs": []},
+    ],
+    ids=["source null", "source a number", "source an object", "no source", "no cell type"],
+)
+def test_a_cell_nbformat_only_warns_about_is_skipped(tmp_path: Path, cell: dict) -> None:
+    """nbformat reads these with a warning; the verify must not trip on them either."""
+    import json
+
     own = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt"
-    assert definitions(_nb(own, bomb + "\ndef softmax(x):\n    return x", own)) == [own, own]
+    nb = json.loads(nbformat.writes(_nb(own)))
+    nb["cells"].insert(0, {**cell, "id": "odd"})
+    path = tmp_path / "odd.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    assert definitions(read_notebook(path)) == [own]
+
+
+def test_a_long_cell_is_parsed_apart_so_the_parsers_memory_stays_capped() -> None:
+    """Python's parser needs memory growing with the square of a dotted name's length; a
+    student's cell over ``PARSED_APART_CHARS`` is parsed in a child under a memory cap.
+    One of 60 kB (a gigabyte to parse) is skipped, the grader's process barely grows; a
+    long cell of ordinary statements is still read in full."""
+    import subprocess
+    import sys
+
+    code = """
+import resource
+import nbformat
+from autograder.instructor.notebook import definitions
+
+def nb(*sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+own = "def rnn_cell_forward(xt, a_prev, parameters):\\n    return xt"
+definitions(nb(own))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+assert definitions(nb(own, "import " + "a." * 30_000 + "b", own)) == [own, own]
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+assert grown < 100 * 1024, f"the grader's process grew by {grown} kB"
+assert definitions(nb("x = 1;" * 50_000)) == ["x = 1"] * 50_000
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_each_definition_is_its_source_as_the_standard_library_cuts_it() -> None:

@@ -12,6 +12,8 @@ Files that are not notebooks get a ``NotebookError`` message on every grade cell
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import subprocess
@@ -21,12 +23,14 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from autograder.instructor import sandbox, submissions
 from autograder.instructor.notebook import NotebookError, read_notebook
 from autograder.instructor.sandbox import Limits, Task, run_functions
 from autograder.instructor.verify import CellResult, grade_cells, verify_notebook
+from autograder.student import runner
 from autograder.student.judge import Run
 from autograder.student.runner import WALL_CAP, WALL_SLACK
 from autograder.student.specs import ASSIGNMENTS
@@ -372,6 +376,93 @@ def test_a_status_that_is_not_the_runners_costs_that_function_only(status: bytes
     assert run.errors["c0"].startswith("could not be run: "), run.errors
 
 
+def _results_file(result: object, compressed: bool = False) -> bytes:
+    """An ``out_<i>.npz`` holding ``result`` as the runner's JSON record (and no outputs)."""
+    out = io.BytesIO()
+    arrays = {"__result__": np.array(json.dumps(result)), **runner.pack({})}
+    (np.savez_compressed if compressed else np.savez)(out, **arrays)
+    return out.getvalue()
+
+
+RUNNERS = {"errors": {"c0": "ValueError: no"}, "structure": {}, "stdout": {}, "load_errors": []}
+
+
+@pytest.mark.parametrize(
+    ("result", "compressed"),
+    [
+        ({**RUNNERS, "errors": {"c0": 1}}, False),
+        ({**RUNNERS, "errors": ["c0"]}, False),
+        ({**RUNNERS, "structure": []}, False),
+        ({**RUNNERS, "structure": {"c0/out": 5}}, False),
+        ({**RUNNERS, "stdout": "x"}, False),
+        ({**RUNNERS, "missing": "f", "load_errors": [1]}, False),
+        ([], False),
+        (RUNNERS, True),  # np.savez never compresses: a member inflated a thousandfold, here
+    ],
+    ids=[
+        "error a number",
+        "errors a list",
+        "structure a list",
+        "a kind a number",
+        "stdout a text",
+        "load error a number",
+        "not a record",
+        "compressed",
+    ],
+)
+def test_a_results_file_that_is_not_the_runners_costs_that_function_only(
+    result: object, compressed: bool
+) -> None:
+    """The function's own process can write its results file. A record of another shape, or
+    a file ``np.savez`` would not write, fails that function with a plain reason here,
+    never later in the judge (which would stop the whole verify)."""
+    task = Task("f", {"calls": [{"label": "c0", "args": [], "kwargs": {}}]}, {})
+    status = b'{"cpu": 0.1, "exit": 0}'
+    files = {"out_0.npz": _results_file(RUNNERS), "status_0.json": status}
+    control = sandbox._read_result(files, 0, task, None)
+    assert control.errors == RUNNERS["errors"], "the runner's own record must read as it is"
+    files = {"out_0.npz": _results_file(result, compressed), "status_0.json": status}
+    run = sandbox._read_result(files, 0, task, None)
+    assert not run.outputs and not run.grader_fault
+    assert run.errors["c0"].startswith("could not be run: its results could not be read"), run.errors
+
+
+def test_outputs_that_are_not_real_numbers_are_wrong_and_say_why(tmp_path: Path) -> None:
+    """Complex numbers (compared as floats, their imaginary part would vanish), durations and
+    records are wrong outputs, with a message; the right outputs beside them keep their
+    share, and the other functions their points."""
+    full = submissions.completed("assign_5a")
+    returns = {
+        "rnn_cell_forward": ("return a_next + 5j, yt_pred, cache", "holds complex numbers"),
+        "gru_cell_forward": (
+            "return (a_next * 1000).astype('m8[s]'), yt_pred, cache",
+            "should hold numbers, but has dtype timedelta64[s]",
+        ),
+        "gru_forward": (
+            "return np.zeros(a.shape, dtype=[('a', 'f8')]), y_pred, caches",
+            "should hold numbers, but has dtype [('a', '<f8')]",
+        ),
+    }
+    nb = full
+    for function, (line, _) in returns.items():
+        lines = _source(full, function).splitlines()
+        old = next(ln.strip() for ln in lines if ln.strip().startswith("return "))
+        nb = submissions.edit_function(nb, function, ((old, line),))
+    path = tmp_path / "assign_5a.ipynb"
+    nbformat.write(nb, path)
+    results = {r.function: r for r in verify_notebook("assign_5a", path)}
+    for function, (_, phrase) in returns.items():
+        result = results[function]
+        assert phrase in result.outcome.message(), result.outcome.message()
+        earned = [p.earned for p in result.outcome.parts]
+        assert earned[0] is False and all(earned[1:]), (function, result.outcome.parts)  # a, then the rest
+    assert results["rnn_forward"].score == results["rnn_forward"].max_points
+
+
+def _source(nb: nbformat.NotebookNode, function: str) -> str:
+    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == function)
+
+
 def _assert_notebook_error(path: Path, assignment: str, phrase: str) -> None:
     """Every grade cell scores 0 with the NotebookError's own message."""
     with pytest.raises(NotebookError) as error:
@@ -421,3 +512,26 @@ def test_a_worker_looks_up_the_kernel_spec_once(monkeypatch: pytest.MonkeyPatch)
     specs = [manager(kernel_name="python3").kernel_spec for _ in range(3)]
     assert lookups == ["python3"]
     assert specs[0] is specs[1] is specs[2] and specs[0].language == "python"
+
+
+def test_a_verdict_that_raises_fails_that_function_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a function's results break the judge in a way no check foresaw, that function
+    fails, saying so; the verify goes on and judges the others."""
+    from autograder.instructor import verify
+
+    judged = verify.verdict
+
+    def breaks_on_gru_forward(spec, *args):
+        if spec.name == "gru_forward":
+            raise TypeError("a kind of value no check foresaw")
+        return judged(spec, *args)
+
+    monkeypatch.setattr(verify, "verdict", breaks_on_gru_forward)
+    path = tmp_path / "assign_5a.ipynb"
+    nbformat.write(submissions.completed("assign_5a"), path)
+    results = {r.function: r for r in verify_notebook("assign_5a", path)}
+    assert results["gru_forward"].score == 0.0
+    assert "could not be judged (TypeError)" in results["gru_forward"].outcome.message()
+    assert all(r.score == r.max_points for f, r in results.items() if f != "gru_forward")

@@ -28,6 +28,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -428,24 +429,48 @@ def _read_run(files: dict[str, bytes], i: int, task: Task, killed: str | None, l
         why = killed or f"the process running it {_exit_reason(status.get('exit'))}"
         return _all_failed(labels, why + (f"; its last output was: {tail}" if tail else ""))
     try:
+        _stored_only(out)
         with np.load(io.BytesIO(out), allow_pickle=False) as data:
             result = json.loads(str(data["__result__"]))
             outputs = runner.unpack(data)
-    except Exception as exc:  # noqa: BLE001 - a student may overwrite the file
+        structure, errors, stdout = (_texts(result, key) for key in ("structure", "errors", "stdout"))
+    except Exception as exc:  # noqa: BLE001 - the function's own process can write this file
         return _all_failed(labels, f"its results could not be read ({type(exc).__name__})")
     if "missing" in result:
         hint = ""
-        if result.get("load_errors"):
+        if _texts(result, "load_errors", list):
             hint = f" (while loading: {'; '.join(result['load_errors'][:2])})"
         return _all_failed(
             labels,
-            f"there is no function named {result['missing']!r} in the "
+            f"there is no function named {task.function!r} in the "
             f"notebook; did you rename it or delete its cell?{hint}",
         )
     seconds = status.get("cpu", status.get("seconds"))
-    return Run(
-        outputs, result["structure"], result["errors"], result["stdout"], float(seconds) if seconds else None
-    )
+    return Run(outputs, structure, errors, stdout, float(seconds) if seconds else None)
+
+
+def _stored_only(npz: bytes) -> None:
+    """Raise unless ``npz`` is as ``np.savez`` writes it: members stored, not compressed, and
+    no bigger than the file. The function's process can write its results file; a member
+    compressed a thousandfold would otherwise be inflated here, in the grader."""
+    with zipfile.ZipFile(io.BytesIO(npz)) as z:
+        members = z.infolist()
+    if any(m.compress_type != zipfile.ZIP_STORED for m in members):
+        raise ValueError("a compressed member")
+    if sum(m.file_size for m in members) > len(npz):
+        raise ValueError("members bigger than the file")
+
+
+def _texts(result: object, key: str, kind: type = dict) -> dict[str, str] | list[str]:
+    """``result[key]``: a dict of texts (a list, with ``kind=list``) as the runner writes it,
+    checked, since the function's own process can write the file."""
+    value = result.get(key, kind()) if isinstance(result, dict) else None
+    items = value.items() if kind is dict and isinstance(value, dict) else None
+    if kind is list and isinstance(value, list):
+        items = [("", v) for v in value]
+    if items is None or not all(isinstance(k, str) and isinstance(v, str) for k, v in items):
+        raise ValueError(f"{key} is not what the runner writes")
+    return value
 
 
 def _exit_reason(status: int | None) -> str:

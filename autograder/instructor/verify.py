@@ -165,10 +165,20 @@ def verify_notebook(
     runs = run_functions(source, hidden_tasks(assignment), limits, seconds)
     return [
         CellResult(
-            spec.name, *cells[spec.name], verdict(spec, plan, run, expected), partial, run.grader_fault
+            spec.name, *cells[spec.name], _judged(spec, plan, run, expected), partial, run.grader_fault
         )
         for (spec, plan, _, expected), run in zip(suite, runs, strict=True)
     ]
+
+
+def _judged(spec, plan: dict, run, expected) -> Outcome:
+    """The verdict on one function; if its results break the judge (a kind of value no check
+    foresaw), that function fails, saying so, and the others are still judged."""
+    try:
+        return verdict(spec, plan, run, expected)
+    except Exception as exc:  # noqa: BLE001 - what the function returned is the student's
+        why = f"its results could not be judged ({type(exc).__name__}); return what the docstring says"
+        return Outcome(spec.name, False, len(plan["calls"]), [f"your function {why}."])
 
 
 def infer_assignment(path: str | Path) -> str:

@@ -176,7 +176,12 @@ def compare(got: np.ndarray | None, exp: np.ndarray, name: str, against: str) ->
                 "shape is wrong (a sum over an axis drops it unless you pass keepdims=True)."
             )
         return f"{name} has shape {got.shape}, expected {exp.shape}."
-    if not np.issubdtype(got.dtype, np.number) and got.dtype != bool:
+    if got.dtype.kind == "c":  # compared as floats, its imaginary part would be dropped
+        return (
+            f"{name} holds complex numbers (dtype {got.dtype}); it should hold real ones. "
+            "A square root or a power of a negative array gives them."
+        )
+    if got.dtype.kind not in "biuf":  # bool, ints, floats: not dates, durations, records
         return f"{name} should hold numbers, but has dtype {got.dtype}."
     if not np.all(np.isfinite(got)):
         return f"{name} contains NaN or inf (a log of 0, or 0 / 0, gives them)."
@@ -281,8 +286,14 @@ def _parts(
 
 def _same_as_reported(got: object, exp: np.ndarray, reported: list[tuple[np.ndarray, np.ndarray]]) -> bool:
     got = np.asarray(got)
+    if got.dtype.kind not in "biuf":  # records do not compare with numbers; ``compare`` says why
+        return False
     return any(
-        got.shape == g.shape and exp.shape == e.shape and np.array_equal(got, g) and np.array_equal(exp, e)
+        got.shape == g.shape
+        and exp.shape == e.shape
+        and g.dtype.kind in "biuf"
+        and np.array_equal(got, g)
+        and np.array_equal(exp, e)
         for g, e in reported
     )
 
@@ -333,7 +344,10 @@ def _same_numbers(got: object, want: np.ndarray | None) -> bool:
     if want is None or got is None:
         return got is None and want is None
     try:
-        got = np.asarray(got, dtype=np.float64).ravel()
+        got = np.asarray(got)
+        if got.dtype.kind not in "biuf":  # complex: as floats, the imaginary part would vanish
+            return False
+        got = got.astype(np.float64).ravel()
     except (TypeError, ValueError):
         return False
     want = np.asarray(want, dtype=np.float64).ravel()
