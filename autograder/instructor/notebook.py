@@ -199,6 +199,7 @@ def _definitions_apart(source: str) -> tuple[str, ...]:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: no return from here, whatever happens
+        code = 1
         try:
             os.close(read_end)
             with open("/proc/self/statm", encoding="ascii") as f:
@@ -211,8 +212,9 @@ def _definitions_apart(source: str) -> tuple[str, ...]:
             data = json.dumps(_cell_definitions(source)).encode()
             with os.fdopen(write_end, "wb") as f:
                 f.write(data)
+            code = 0
         finally:
-            os._exit(0)
+            os._exit(code)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as f:
         data = f.read()
