@@ -33,7 +33,7 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "autograder.instructor.preprocessors.CapOutputSize",
-    "nbgrader.preprocessors.SaveAutoGrades",  # the kernel's claims, then the truth:
+    "autograder.instructor.preprocessors.SaveAutoGradesSafely",  # the kernel's claims, then the truth:
     "autograder.instructor.preprocessors.TrustedVerify",  # the trusted verify's scores replace them
     "nbgrader.preprocessors.AssignLatePenalties",
     "autograder.instructor.preprocessors.CheckCellMetadata",  # nbgrader's, schema compiled once

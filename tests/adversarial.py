@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -139,10 +140,22 @@ def the_class() -> dict[str, tuple[nbformat.NotebookNode | str, dict[str, float]
         ),
         # a cell too deep for Python's parser: the kernel reports it, the verify skips it
         "parser_bomb": (submissions.add_cell(full, PARSER_BOMB, after=after), score(), nb),
+        # a sum a thousand deep parses (nbgrader raises the recursion limit to 3,000)
+        "deep_sum": (submissions.add_cell(full, "x = 1" + "+1" * 1500, after=after), score(), nb),
+        # grading metadata nbformat only warns about: the kernel cannot run it, the verify can
+        "odd_metadata": (_odd_metadata(full), score(), nb),
         "huge_output": (submissions.add_cell(full, "print('spam ' * 2_000_000)\n", after=after), score(), nb),
         "slow_notebook": (_slow(full), score(), nb),
         "wrong_file_name": (full, score(), "my homework (1).ipynb"),
     }
+
+
+def _odd_metadata(nb: nbformat.NotebookNode) -> str:
+    """The notebook, with a cell whose grading metadata is a list, not a dict."""
+    raw = json.loads(nbformat.writes(nb))
+    odd = {"cell_type": "code", "source": "x = 1", "metadata": {"nbgrader": [1]}, "outputs": []}
+    raw["cells"].append({**odd, "id": "odd-metadata", "execution_count": None})
+    return json.dumps(raw)
 
 
 def _slow(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

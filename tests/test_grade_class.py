@@ -78,6 +78,7 @@ def test_the_batch_completes_with_progress_and_reports(graded_class: GradedClass
         ("segfault", "kernel-crash", "the kernel died"),
         ("slow_notebook", "timeout", "ran longer than 20 s"),
         ("wrong_file_name", "ok", "handed in as my homework (1).ipynb"),
+        ("odd_metadata", "malformed", "its cells are malformed (AttributeError"),
     ],
 )
 def test_broken_submissions_get_a_clear_line(graded, student: str, status: str, words: str) -> None:

@@ -58,6 +58,21 @@ def test_a_cell_too_deep_for_the_parser_is_skipped_like_a_syntax_error(bomb: str
         sys.setrecursionlimit(limit)
 
 
+def test_a_deep_expression_that_parses_is_walked_without_recursion() -> None:
+    """nbgrader raises Python's recursion limit to 3,000, so a sum 1,500 deep parses in the
+    grader; deciding whether it runs code must not overflow the stack there."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(3000)
+    try:
+        deep = "x = 1" + "+1" * 1500
+        calls = "y = " + "f(" * 400 + ")" * 400
+        assert definitions(_nb(deep, calls)) == [deep]
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 @pytest.mark.parametrize(
     "cell",
     [

@@ -181,8 +181,17 @@ TAMPERING.append(Student("reads_solutions", reads_solutions))
 PARSER_BOMB = "x = " + "-" * 6000 + "1\ny = x" + "[0]" * 3000
 TAMPERING.append(Student("parser_bomb", lambda _: WRONG_SOURCE, TAMPERS["check_redefined"], PARSER_BOMB))
 WRITER = Student("writes_gradebook", writes_gradebook)
+# Every grade cell shows its points, the last one more than it is worth: nbgrader cannot
+# score that output and raised, after it had saved the claims of the cells before it.
+OVER_THE_TOP = """\
+def check(name, fn, hidden=False, points=None):
+    if points is None:
+        return None
+    return 1e9 if name == "gru_forward" else float(points)
+"""
+UNSCORABLE = Student("unscorable_output", lambda _: WRONG_SOURCE, OVER_THE_TOP)
 # plain nbgrader autograde runs the writer's function in its (sandboxed) kernel too
-AUTOGRADED = [HONEST, *TAMPERING, WRITER]
+AUTOGRADED = [HONEST, *TAMPERING, WRITER, UNSCORABLE]
 
 
 @dataclass
@@ -263,6 +272,21 @@ def test_tamper_fools_the_kernel_not_the_gradebook(course: Course, student: Stud
         f"{student.name} no longer fools the kernel's grade cell; find a stronger tamper"
     )
     assert "tampering" in flags[0][3]
+
+
+def test_an_output_nbgrader_cannot_score_leaves_no_claim_standing(course: Course) -> None:
+    """A grade cell whose output nbgrader cannot score (more points than the cell is worth)
+    gets no claim; the cells before it keep theirs only until the trusted verify, which
+    still runs: the gradebook holds the honest scores, and both cells are flagged."""
+    assert _auto_scores(course.root, UNSCORABLE.name) == _honest()
+    with open(course.root / f"flags_{ASSIGNMENT}.csv", newline="", encoding="utf-8") as f:
+        rows = {r["grade_id"]: r for r in csv.DictReader(f) if r["student"] == UNSCORABLE.name}
+    cells = grade_cells(ASSIGNMENT)
+    wrong_id, points = cells[WRONG]
+    assert set(rows) == {wrong_id, cells["gru_forward"][0]}, rows
+    assert (float(rows[wrong_id]["nbgrader_score"]), float(rows[wrong_id]["trusted_score"])) == (points, 0.0)
+    unscored = rows[cells["gru_forward"][0]]
+    assert unscored["nbgrader_score"] == "" and "produced no score" in unscored["reason"], unscored
 
 
 @pytest.mark.parametrize("student", AUTOGRADED, ids=lambda s: s.name)
@@ -351,9 +375,10 @@ def test_plain_autograde_changes_nothing_of_the_course_or_home(course: Course) -
     assert _auto_scores(course.root, WRITER.name) == _honest()
 
 
-# appended to a course's nbgrader_config.py: the verify fails as a grader's machine can make
-# it fail (no sandbox, a full disk); nbgrader's own autograde has stored the kernel's claims
-BROKEN_VERIFY = """
+# appended to a course's nbgrader_config.py: the grader's machine fails as it can (no
+# sandbox, a full disk): the verify of every student, saving s2's claims at its third cell
+BROKEN_GRADER = """
+import autograder.instructor.preprocessors as _pre
 import autograder.instructor.verify as _verify
 
 
@@ -362,29 +387,46 @@ def _no_sandbox(*args, **kwargs):
 
 
 _verify.verify_notebook = _no_sandbox
+_add_score, _saved = _pre.SaveAutoGradesSafely._add_score, []
+
+
+def _add_score_until_the_disk_fills(self, cell, resources):
+    if self.student_id == "s2":
+        if len(_saved) == 2:
+            raise OSError("disk full (the test broke the gradebook)")
+        _saved.append(cell)
+    return _add_score(self, cell, resources)
+
+
+_pre.SaveAutoGradesSafely._add_score = _add_score_until_the_disk_fills
 """
 
 
-def test_a_verify_that_fails_leaves_zeros_not_the_kernels_claims(
+def test_a_grader_that_fails_leaves_zeros_not_the_kernels_claims(
     tmp_path: Path, new_course: Callable[..., Path]
 ) -> None:
-    """A correct notebook's kernel claims full marks; when the trusted verify then fails,
-    plain ``nbgrader autograde`` fails that submission saying why and how to regrade it,
-    and the gradebook holds 0 for every grade cell, each flagged with the claim it
-    replaced. (nbgrader keeps what ``SaveAutoGrades`` stored when a later step raises.)"""
+    """Two correct notebooks, whose kernels claim full marks. When the trusted verify fails
+    (s1), plain ``nbgrader autograde`` fails that submission saying why and how to regrade
+    it, and the gradebook holds 0 for every grade cell, each flagged with the claim it
+    replaced. When saving the claims fails part-way (s2: nbgrader commits cell by cell),
+    the verify never runs, and the gradebook holds 0 too, not the claims saved so far."""
     root = new_course(tmp_path / "course", (ASSIGNMENT,))
     with open(root / "nbgrader_config.py", "a", encoding="utf-8") as f:
-        f.write(BROKEN_VERIFY)
-    submit(root, "s1", ASSIGNMENT, submissions.completed(ASSIGNMENT))
+        f.write(BROKEN_GRADER)
+    for student in ("s1", "s2"):
+        submit(root, student, ASSIGNMENT, submissions.completed(ASSIGNMENT))
     run = nbgrader(root, "autograde", ASSIGNMENT, timeout=600)
     log = run.stdout + run.stderr
     assert run.returncode != 0, log[-3000:]
     assert "the trusted verify of s1 failed" in log and "--force --student=s1" in log, log[-3000:]
+    assert "the test broke the gradebook" in log, log[-3000:]
     with Gradebook(db_url(root)) as gb:
-        scores = {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, "s1").score for gid in _full_marks()}
-        total = gb.find_submission(ASSIGNMENT, "s1").score
-    assert scores == dict.fromkeys(_full_marks(), 0.0) and total == 0.0
+        for student in ("s1", "s2"):
+            scores = {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, student).score for gid in _full_marks()}
+            assert scores == dict.fromkeys(_full_marks(), 0.0), (student, scores)
+            assert gb.find_submission(ASSIGNMENT, student).score == 0.0
     flags = _flags(root, "s1")
     assert [f[:3] for f in flags] == [(gid, points, 0.0) for gid, points in _full_marks().items()]
     for *_, reason in flags:
         assert "could not judge" in reason and "the test broke the verify" in reason, reason
+    assert _flags(root, "s2") == []

@@ -358,6 +358,46 @@ def clean_feedback_html(html: str | bytes) -> str:
     )
 
 
+class SaveAutoGradesSafely(nbgrader.preprocessors.SaveAutoGrades):
+    """nbgrader's ``SaveAutoGrades``, which stores the kernel's claims, made safe for what a
+    student's kernel printed. nbgrader commits a claim per grade cell and raises on an
+    output it cannot score (a partial grade over the cell's points, an output with no
+    text): it stopped part-way, the claims before that cell stayed in the gradebook and
+    ``TrustedVerify``, next, never ran. Here a cell nbgrader cannot score gets no claim,
+    and if saving fails all the same, every grade cell of the submission is set to 0
+    before the failure goes on to nbgrader: a claim never stands alone."""
+
+    def _add_score(self, cell, resources) -> None:
+        from nbgrader import utils
+
+        grade = self.gradebook.find_grade(
+            cell.metadata["nbgrader"]["grade_id"], self.notebook_id, self.assignment_id, self.student_id
+        )
+        try:
+            claim = utils.determine_grade(cell, self.log)[0]
+        except Exception as exc:  # noqa: BLE001 - the kernel's output is the student's
+            self.log.warning("No claim for %s: nbgrader cannot score its output (%s)", grade.name, exc)
+            claim = None
+        grade.auto_score = claim
+        grade.needs_manual_grade = grade.manual_score is not None or claim is None
+        self.gradebook.db.commit()
+
+    def preprocess(self, nb, resources):
+        try:
+            return super().preprocess(nb, resources)
+        except BaseException:
+            from nbgrader.api import Gradebook
+
+            from autograder.instructor.gradebook import set_scores
+            from autograder.instructor.verify import grade_cells
+
+            info = resources["nbgrader"]
+            zeros = dict.fromkeys((grade_id for grade_id, _ in grade_cells(info["assignment"]).values()), 0.0)
+            with Gradebook(info["db_url"]) as gb:
+                set_scores(gb, info["assignment"], info["student"], zeros)
+            raise
+
+
 class TrustedVerify(NbGraderPreprocessor):
     """The trusted verify inside nbgrader's own autograde (``nbgrader autograde`` and
     formgrader's Autograde button), after ``SaveAutoGrades`` has stored the kernel's claims.

@@ -15,6 +15,7 @@ import nbformat
 
 from autograder.instructor.notebook import NotebookError, parse_notebook
 from autograder.instructor.submissions import release
+from autograder.instructor.untrusted import printable
 
 
 def repair(notebook: Path, assignment: str, notes: list[str]) -> bool:
@@ -37,6 +38,23 @@ def repair(notebook: Path, assignment: str, notes: list[str]) -> bool:
             "Re-download it from JupyterLab with File > Save and hand it in again."
         )
         return False
+    try:
+        changed = _repair_cells(nb, assignment, notes)
+    except Exception as exc:  # noqa: BLE001 - nbformat only warns about odd cells; they are the student's
+        notes.append(
+            f"its cells are malformed ({type(exc).__name__}: {printable(exc, 120)}); nothing could be run, "
+            "its functions are still graded. Re-download it from JupyterLab with File > Save and hand it "
+            "in again."
+        )
+        return False
+    if changed:
+        notebook.write_text(nbformat.writes(nb), encoding="utf-8")
+    return True
+
+
+def _repair_cells(nb: nbformat.NotebookNode, assignment: str, notes: list[str]) -> bool:
+    """Cells turned into another type changed back, duplicated grade cells made ordinary
+    ones, deleted read-only cells restored; True when anything changed."""
     expected = _cell_types(assignment)
     changed = False
     for cell in nb.cells:
@@ -66,10 +84,7 @@ def repair(notebook: Path, assignment: str, notes: list[str]) -> bool:
             changed = True
         elif gid:
             seen.add(gid)
-    changed |= restore_deleted_cells(nb, assignment, notes)
-    if changed:
-        notebook.write_text(nbformat.writes(nb), encoding="utf-8")
-    return True
+    return restore_deleted_cells(nb, assignment, notes) or changed
 
 
 def restore_deleted_cells(nb: nbformat.NotebookNode, assignment: str, notes: list[str]) -> bool:

@@ -262,7 +262,10 @@ def record(
         if r.grader_fault:  # first: the score is the grader's failure, not a verdict
             reason = f"the trusted verify could not judge this function: {r.grader_fault}. Regrade it."
         elif claim is None:
-            reason = "nbgrader produced no score for this cell (the notebook did not run through)"
+            reason = (
+                "nbgrader produced no score for this cell (the notebook did not run through, "
+                "or the cell's output was not a score nbgrader could read)"
+            )
         elif claim > r.score:
             claimed = (
                 "passed in the student's kernel (its public checks)"
