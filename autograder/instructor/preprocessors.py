@@ -370,13 +370,17 @@ class SaveAutoGradesSafely(nbgrader.preprocessors.SaveAutoGrades):
     def _add_score(self, cell, resources) -> None:
         from nbgrader import utils
 
+        from autograder.instructor.untrusted import printable
+
         grade = self.gradebook.find_grade(
             cell.metadata["nbgrader"]["grade_id"], self.notebook_id, self.assignment_id, self.student_id
         )
         try:
             claim = utils.determine_grade(cell, self.log)[0]
         except Exception as exc:  # noqa: BLE001 - the kernel's output is the student's
-            self.log.warning("No claim for %s: nbgrader cannot score its output (%s)", grade.name, exc)
+            self.log.warning(
+                "No claim for %s: nbgrader cannot score its output (%s)", grade.name, printable(exc, 200)
+            )
             claim = None
         grade.auto_score = claim
         grade.needs_manual_grade = grade.manual_score is not None or claim is None
