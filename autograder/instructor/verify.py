@@ -177,8 +177,11 @@ def _judged(spec, plan: dict, run, expected) -> Outcome:
     try:
         return verdict(spec, plan, run, expected)
     except Exception as exc:  # noqa: BLE001 - what the function returned is the student's
-        why = f"its results could not be judged ({type(exc).__name__}); return what the docstring says"
-        return Outcome(spec.name, False, len(plan["calls"]), [f"your function {why}."])
+        why = (
+            f"your function's results could not be judged ({type(exc).__name__}); "
+            "return what its docstring says."
+        )
+        return Outcome(spec.name, False, len(plan["calls"]), [why])
 
 
 def infer_assignment(path: str | Path) -> str:
