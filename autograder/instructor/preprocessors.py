@@ -392,13 +392,11 @@ class SaveAutoGradesSafely(nbgrader.preprocessors.SaveAutoGrades):
         except BaseException:
             from nbgrader.api import Gradebook
 
-            from autograder.instructor.gradebook import set_scores
-            from autograder.instructor.verify import grade_cells
+            from autograder.instructor.verify import zero_scores
 
             info = resources["nbgrader"]
-            zeros = dict.fromkeys((grade_id for grade_id, _ in grade_cells(info["assignment"]).values()), 0.0)
             with Gradebook(info["db_url"]) as gb:
-                set_scores(gb, info["assignment"], info["student"], zeros)
+                zero_scores(gb, info["assignment"], info["student"])
             raise
 
 
@@ -418,7 +416,6 @@ class TrustedVerify(NbGraderPreprocessor):
         from nbgrader.api import Gradebook
         from nbgrader.coursedir import CourseDirectory
 
-        from autograder.instructor.gradebook import set_scores
         from autograder.instructor.nbgrader_run import trusted_summary_cell
         from autograder.instructor.untrusted import printable, student_option
         from autograder.instructor.verify import (
@@ -429,6 +426,7 @@ class TrustedVerify(NbGraderPreprocessor):
             record,
             replace_flags,
             verify_notebook,
+            zero_scores,
         )
 
         info = resources["nbgrader"]
@@ -438,7 +436,7 @@ class TrustedVerify(NbGraderPreprocessor):
             claims = kernel_claims(gb, assignment, student, grade_ids)
             # Fail closed: the claims are the student's kernel's word. Until the verify has
             # judged, every cell is 0, so a verify that raises or is killed leaves zeros.
-            set_scores(gb, assignment, student, dict.fromkeys(grade_ids, 0.0))
+            zero_scores(gb, assignment, student)
         failure = None
         try:
             with tempfile.TemporaryDirectory(prefix="autograder-verify-") as tmp:

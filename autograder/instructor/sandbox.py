@@ -434,12 +434,13 @@ def _read_run(files: dict[str, bytes], i: int, task: Task, killed: str | None, l
             result = json.loads(str(data["__result__"]))
             outputs = runner.unpack(data)
         structure, errors, stdout = (_texts(result, key) for key in ("structure", "errors", "stdout"))
+        load_errors = _text_list(result, "load_errors")
     except Exception as exc:  # noqa: BLE001 - the function's own process can write this file
         return _all_failed(labels, f"its results could not be read ({type(exc).__name__})")
     if "missing" in result:
         hint = ""
-        if _texts(result, "load_errors", list):
-            hint = f" (while loading: {'; '.join(result['load_errors'][:2])})"
+        if load_errors:
+            hint = f" (while loading: {'; '.join(load_errors[:2])})"
         return _all_failed(
             labels,
             f"there is no function named {task.function!r} in the "
@@ -461,14 +462,21 @@ def _stored_only(npz: bytes) -> None:
         raise ValueError("members bigger than the file")
 
 
-def _texts(result: object, key: str, kind: type = dict) -> dict[str, str] | list[str]:
-    """``result[key]``: a dict of texts (a list, with ``kind=list``) as the runner writes it,
-    checked, since the function's own process can write the file."""
-    value = result.get(key, kind()) if isinstance(result, dict) else None
-    items = value.items() if kind is dict and isinstance(value, dict) else None
-    if kind is list and isinstance(value, list):
-        items = [("", v) for v in value]
-    if items is None or not all(isinstance(k, str) and isinstance(v, str) for k, v in items):
+def _texts(result: object, key: str) -> dict[str, str]:
+    """``result[key]``: texts by name, as the runner writes them; checked, since the
+    function's own process can write the file."""
+    value = result.get(key, {}) if isinstance(result, dict) else None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{key} is not what the runner writes")
+    return value
+
+
+def _text_list(result: dict, key: str) -> list[str]:
+    """``result[key]``: a list of texts, as the runner writes it; checked likewise."""
+    value = result.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{key} is not what the runner writes")
     return value
 

@@ -228,6 +228,11 @@ def verify_submission(course: Path, assignment: str, student: str, partial: bool
         return verify_notebook(assignment, path, partial=partial)
 
 
+def zero_scores(gb, assignment: str, student: str) -> None:
+    """Every grade cell of ``student`` at 0: what stands while nothing trusted is known yet."""
+    set_scores(gb, assignment, student, {grade_id: 0.0 for grade_id, _ in grade_cells(assignment).values()})
+
+
 def kernel_claims(gb, assignment: str, student: str, grade_ids: list[str]) -> dict[str, float | None]:
     """What nbgrader's autograde wrote for each grade cell: the kernel's claim (None where
     it wrote nothing), before ``record`` replaces it with the trusted score."""
